@@ -1,0 +1,1 @@
+"""Implementations of the ports: database, delivery transports, clocks, crypto."""

@@ -1,0 +1,118 @@
+"""The transactional outbox: messages written with the change that caused them, claimed by workers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, or_, select, update
+
+from contactguard.adapters.db import tables as t
+from contactguard.domain.contacts import Channel
+from contactguard.domain.messages import MessageKind, MessageStatus, OutboundMessage, StoredMessage
+
+_OPEN = (MessageStatus.PENDING.value, MessageStatus.SENDING.value)
+
+
+class OutboxRepository:
+    def __init__(self, conn: Connection, *, on_add: Callable[[], None] | None = None) -> None:
+        self._conn = conn
+        self._on_add = on_add
+
+    def add(self, message: OutboundMessage, *, sealed_secret: str | None, now: datetime) -> int:
+        if self._on_add is not None:
+            self._on_add()
+        return int(self._conn.execute(insert(t.outbox).values(
+            reference=message.reference, account_id=message.account_id, kind=message.kind.value,
+            channel=message.channel.value, recipient=message.recipient, locale=message.locale,
+            params=message.params, secret=sealed_secret, challenge_id=message.challenge_id,
+            not_after=message.not_after, status=MessageStatus.PENDING.value, attempts=0,
+            available_at=now, created_at=now,
+        ).returning(t.outbox.c.id)).scalar_one())
+
+    def claim_due(self, *, now: datetime, owner: str, lease: timedelta,
+                  limit: int) -> list[tuple[StoredMessage, str | None]]:
+        """Lease up to ``limit`` due messages to ``owner``; expired leases are taken over.
+
+        On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim
+        disjoint batches. Returns each message with its still-sealed secret.
+        """
+        c = t.outbox.c
+        due = or_(
+            (c.status == MessageStatus.PENDING.value) & (c.available_at <= now),
+            (c.status == MessageStatus.SENDING.value) & (c.lease_expires_at < now),
+        )
+        ids_query = select(c.id).where(due).order_by(c.available_at, c.id).limit(limit)
+        if self._conn.dialect.name == "postgresql":
+            ids_query = ids_query.with_for_update(skip_locked=True)
+        ids = list(self._conn.execute(ids_query).scalars())
+        if not ids:
+            return []
+        rows = self._conn.execute(
+            update(t.outbox).where(c.id.in_(ids), due)
+            .values(status=MessageStatus.SENDING.value, lease_owner=owner,
+                    lease_expires_at=now + lease, attempts=c.attempts + 1)
+            .returning(*t.outbox.c)
+        ).all()
+        return sorted(((_stored(row), row.secret) for row in rows), key=lambda pair: pair[0].id)
+
+    def finish(self, message_id: int, *, owner: str, status: MessageStatus, now: datetime,
+               provider: str | None = None, provider_message_id: str | None = None,
+               error: str | None = None) -> bool:
+        """Close a leased message (sent, failed, expired); wipes its secret."""
+        c = t.outbox.c
+        values: dict[str, Any] = {"status": status.value, "secret": None, "lease_owner": None,
+                                  "lease_expires_at": None, "last_error": error}
+        if provider:
+            values["provider"] = provider
+        if provider_message_id:
+            values["provider_message_id"] = provider_message_id
+        if status is MessageStatus.SENT:
+            values["sent_at"] = now
+        result = self._conn.execute(update(t.outbox).where(
+            c.id == message_id, c.status == MessageStatus.SENDING.value, c.lease_owner == owner
+        ).values(**values))
+        return result.rowcount == 1
+
+    def retry_later(self, message_id: int, *, owner: str, available_at: datetime,
+                    error: str) -> bool:
+        c = t.outbox.c
+        result = self._conn.execute(update(t.outbox).where(
+            c.id == message_id, c.status == MessageStatus.SENDING.value, c.lease_owner == owner
+        ).values(status=MessageStatus.PENDING.value, available_at=available_at,
+                 lease_owner=None, lease_expires_at=None, last_error=error))
+        return result.rowcount == 1
+
+    def cancel_for_challenge(self, challenge_id: str) -> int:
+        """Drop not-yet-sent codes of a challenge (a resend or a new challenge replaced them)."""
+        c = t.outbox.c
+        result = self._conn.execute(update(t.outbox).where(
+            c.challenge_id == challenge_id, c.status == MessageStatus.PENDING.value
+        ).values(status=MessageStatus.CANCELED.value, secret=None))
+        return int(result.rowcount)
+
+    def get(self, message_id: int) -> Row[Any] | None:
+        return self._conn.execute(select(t.outbox).where(t.outbox.c.id == message_id)).first()
+
+    def for_account(self, account_id: int, *, limit: int) -> list[Row[Any]]:
+        c = t.outbox.c
+        return list(self._conn.execute(
+            select(t.outbox).where(c.account_id == account_id)
+            .order_by(c.created_at.desc(), c.id.desc()).limit(limit)))
+
+    def pending_count(self) -> int:
+        from contactguard.adapters.db.repositories import count_rows
+
+        return count_rows(self._conn, t.outbox, t.outbox.c.status.in_(_OPEN))
+
+
+def _stored(row: Row[Any]) -> StoredMessage:
+    m = row._mapping
+    return StoredMessage(
+        id=m["id"], reference=m["reference"], kind=MessageKind(m["kind"]),
+        channel=Channel(m["channel"]), recipient=m["recipient"], locale=m["locale"],
+        account_id=m["account_id"], params=dict(m["params"] or {}), secret_params={},
+        challenge_id=m["challenge_id"], not_after=m["not_after"],
+        status=MessageStatus(m["status"]), attempts=m["attempts"], created_at=m["created_at"],
+    )

@@ -1,0 +1,97 @@
+"""The unit of work: one connection, one transaction, every repository on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine
+
+from contactguard.adapters.db.engine import SQLITE_WRITE
+from contactguard.adapters.db.outbox import OutboxRepository
+from contactguard.adapters.db.repositories import (
+    AccountRepository,
+    ApiKeyRepository,
+    CapturedMessageRepository,
+    ChallengeRepository,
+    ContactRepository,
+    IdempotencyRepository,
+    SendLogRepository,
+)
+
+
+class SqlUnitOfWork:
+    """``with uow: ...; uow.commit()`` — leaving the block without commit rolls back.
+
+    Callbacks registered with :meth:`after_commit` run once the transaction is durable
+    (used to wake the outbox worker).
+    """
+
+    accounts: AccountRepository
+    contacts: ContactRepository
+    challenges: ChallengeRepository
+    sends: SendLogRepository
+    outbox: OutboxRepository
+    api_keys: ApiKeyRepository
+    idempotency: IdempotencyRepository
+    captured: CapturedMessageRepository
+
+    def __init__(self, engine: Engine, *, write: bool = True,
+                 on_outbox: Callable[[], None] | None = None) -> None:
+        self._engine = engine
+        self._write = write
+        self._on_outbox = on_outbox
+        self._callbacks: list[Callable[[], None]] = []
+        self._conn: Connection | None = None
+        self.outbox_written = False
+
+    @property
+    def connection(self) -> Connection:
+        assert self._conn is not None, "unit of work used outside its with-block"
+        return self._conn
+
+    def __enter__(self) -> SqlUnitOfWork:
+        conn = self._engine.connect()
+        if self._write:
+            conn = conn.execution_options(**SQLITE_WRITE)
+        self._conn = conn  # the first statement begins the transaction (autobegin)
+        self.accounts = AccountRepository(conn)
+        self.contacts = ContactRepository(conn)
+        self.challenges = ChallengeRepository(conn)
+        self.sends = SendLogRepository(conn)
+        self.outbox = OutboxRepository(conn, on_add=self._outbox_added)
+        self.api_keys = ApiKeyRepository(conn)
+        self.idempotency = IdempotencyRepository(conn)
+        self.captured = CapturedMessageRepository(conn)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+        finally:
+            conn.close()
+
+    def commit(self) -> None:
+        self.connection.commit()
+        callbacks, self._callbacks = self._callbacks, []
+        if self.outbox_written and self._on_outbox is not None:
+            callbacks.append(self._on_outbox)
+        self.outbox_written = False
+        for callback in callbacks:
+            callback()
+
+    def rollback(self) -> None:
+        self.connection.rollback()
+        self._callbacks.clear()
+        self.outbox_written = False
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._callbacks.append(callback)
+
+    def _outbox_added(self) -> None:
+        self.outbox_written = True

@@ -1,0 +1,1 @@
+"""Transports that carry rendered messages: capture (dev), SMTP, SMS and voice providers."""

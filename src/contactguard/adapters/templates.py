@@ -1,0 +1,46 @@
+"""Renders outbox messages from the Jinja2 templates under ``contactguard/templates/messages``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
+
+from contactguard.domain.contacts import Channel
+from contactguard.domain.locales import message_locale
+from contactguard.domain.messages import RenderedMessage, StoredMessage
+
+
+class MessageRenderer:
+    """Looks up ``messages/<locale>/<kind>.<channel>.txt`` (English when a locale lacks it)."""
+
+    def __init__(self) -> None:
+        self._env = Environment(
+            loader=PackageLoader("contactguard", "templates"),
+            autoescape=False,  # noqa: S701 - plain-text bodies; HTML templates escape explicitly
+            undefined=StrictUndefined,
+            keep_trailing_newline=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def render(self, message: StoredMessage) -> RenderedMessage:
+        locale = message_locale(message.locale)
+        context: dict[str, Any] = {**message.params, **message.secret_params,
+                                   "reference": message.reference}
+        if "code" in context:
+            context["code_digits"] = ", ".join(context["code"])
+        stem = f"{message.kind.value}.{message.channel.value}"
+        body = self._render(locale, f"{stem}.txt", context)
+        subject = None
+        if message.channel is Channel.EMAIL:
+            subject = " ".join(self._render(locale, f"{stem}.subject.txt", context).split())
+        return RenderedMessage(channel=message.channel, to=message.recipient, body=body.strip(),
+                               subject=subject, reference=message.reference, locale=locale)
+
+    def _render(self, locale: str, name: str, context: dict[str, Any]) -> str:
+        try:
+            template = self._env.get_template(f"messages/{locale}/{name}")
+        except TemplateNotFound:
+            template = self._env.get_template(f"messages/en/{name}")
+        return template.render(context)

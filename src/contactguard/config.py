@@ -1,0 +1,104 @@
+"""Settings read from ``CONTACTGUARD_*`` environment variables.
+
+Nothing here runs at import time: :func:`load_settings` builds a :class:`Settings` when the
+composition root (``bootstrap``) asks for one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contactguard.errors import ConfigurationError
+
+_MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Every knob ContactGuard has. See README "Configuration" for the full list."""
+
+    model_config = SettingsConfigDict(env_prefix="CONTACTGUARD_", extra="ignore")
+
+    dev: bool = Field(False, description="Dev mode: captured delivery, demo data, /v1/dev routes.")
+    var_dir: Path = Field(Path("var"), description="Where local state (SQLite file, dev key) lives.")
+    database_url: str = Field("", description="SQLAlchemy URL; default: SQLite file under var_dir.")
+    secret_key: str = Field("", description="Keys code hashes and payload encryption (>= 32 chars).")
+    public_url: str = Field("http://127.0.0.1:8000", description="Base URL sellers and links use.")
+    platform_name: str = Field("ContactGuard", description="Who messages say they come from.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allow_unknown_line_types: bool = Field(
+        False, description="Accept phone numbers whose line type libphonenumber cannot tell."
+    )
+    inprocess_worker: bool | None = Field(
+        None, description="Deliver the outbox from a thread of the web process (default: on for SQLite)."
+    )
+    log_level: str = "INFO"
+    log_json: bool = Field(True, description="One JSON object per log line.")
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL such as https://sellers.example.com")
+        return value.rstrip("/")
+
+    @property
+    def public_host(self) -> str:
+        """Host name sellers see in links and origin-bound SMS codes (``@host #123456``)."""
+        return urlsplit(self.public_url).hostname or "localhost"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def run_inprocess_worker(self) -> bool:
+        return self.is_sqlite if self.inprocess_worker is None else self.inprocess_worker
+
+
+def load_settings(*, require_secret: bool = True, **overrides: Any) -> Settings:
+    """Read settings from the environment (plus ``overrides``) and fill dev-mode defaults.
+
+    Raises ConfigurationError when a production setting is missing or unsafe
+    (``require_secret=False`` for commands that never touch secrets, like ``db upgrade``).
+    """
+    settings = Settings(**overrides)
+    var_dir = settings.var_dir.resolve()
+    updates: dict[str, Any] = {"var_dir": var_dir}
+    if not settings.database_url:
+        updates["database_url"] = f"sqlite:///{var_dir / 'contactguard.db'}"
+    if not settings.secret_key:
+        if not settings.dev and not require_secret:
+            return settings.model_copy(update=updates)
+        if not settings.dev:
+            raise ConfigurationError(
+                "CONTACTGUARD_SECRET_KEY is required outside dev mode "
+                "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        updates["secret_key"] = _dev_secret_key(var_dir)
+    elif len(settings.secret_key) < _MIN_SECRET_LENGTH:
+        raise ConfigurationError(
+            f"CONTACTGUARD_SECRET_KEY must be at least {_MIN_SECRET_LENGTH} characters long"
+        )
+    return settings.model_copy(update=updates)
+
+
+def _dev_secret_key(var_dir: Path) -> str:
+    """Return the dev secret kept in ``var/secret_key``, creating it (mode 0600) on first use."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,1 @@
+"""Pure rules of ContactGuard: no I/O, standard library only."""

@@ -1,0 +1,86 @@
+"""Outgoing messages: what the outbox holds until a worker delivers it."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from contactguard.domain.contacts import Channel
+
+# No 0/O, 1/I/L, 2/Z, 5/S, 8/B: reference codes are read aloud and typed from paper.
+_REFERENCE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
+
+
+class MessageStatus(StrEnum):
+    PENDING = "pending"  # waiting for a worker (possibly until available_at, after a retry)
+    SENDING = "sending"  # leased by a worker
+    SENT = "sent"  # accepted by the transport
+    FAILED = "failed"  # permanently undeliverable; last_error says why
+    EXPIRED = "expired"  # a code that could only have arrived after its challenge expired
+    CANCELED = "canceled"  # superseded before it was sent (e.g. a resend replaced the code)
+
+
+class MessageKind(StrEnum):
+    VERIFICATION_CODE = "verification_code"
+
+
+def new_reference() -> str:
+    """A short reference code such as ``CG-7KQ4-M9XD`` that a seller can look up later."""
+    chars = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+    return f"CG-{chars[:4]}-{chars[4:]}"
+
+
+@dataclass(slots=True)
+class OutboundMessage:
+    """A message to send, as written to the outbox in the transaction that caused it.
+
+    ``params`` are safe to show (they feed the message center); ``secret_params`` (such as a
+    one-time code) are stored encrypted and wiped once the message is sent or dropped.
+    """
+
+    kind: MessageKind
+    channel: Channel
+    recipient: str
+    locale: str
+    account_id: int | None
+    params: dict[str, Any] = field(default_factory=dict)
+    secret_params: dict[str, str] = field(default_factory=dict)
+    challenge_id: str | None = None
+    not_after: datetime | None = None  # do not deliver after this moment
+    reference: str = field(default_factory=new_reference)
+
+
+@dataclass(slots=True)
+class StoredMessage:
+    """An outbox row as a worker sees it."""
+
+    id: int
+    reference: str
+    kind: MessageKind
+    channel: Channel
+    recipient: str
+    locale: str
+    account_id: int | None
+    params: dict[str, Any]
+    secret_params: dict[str, str]
+    challenge_id: str | None
+    not_after: datetime | None
+    status: MessageStatus
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedMessage:
+    """A message ready for its transport: text always, subject and HTML for email."""
+
+    channel: Channel
+    to: str
+    body: str
+    subject: str | None = None
+    html: str | None = None
+    reference: str = ""
+    locale: str = "en"

@@ -1,0 +1,74 @@
+"""The FastAPI application. ``create_app(container)`` wires routers to an existing container."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from contactguard import __version__
+from contactguard.bootstrap import Container
+from contactguard.entrypoints.api.problems import install_problem_handlers, problem_catalog
+from contactguard.entrypoints.api.routers import accounts, dev, verifications
+from contactguard.errors import NotFound
+
+DESCRIPTION = """
+Verify account holders' emergency contacts (email, SMS, voice call for landlines) with
+one-time codes.
+
+Authenticate with an operator API key: `Authorization: Bearer cgk_...`
+(`contactguard apikeys create --name NAME`). Errors are RFC 9457 problem details.
+POSTs that create things honour an `Idempotency-Key` header for 24 hours.
+"""
+
+
+def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
+    """Build the app around ``container``; with ``own_container`` it is closed on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if own_container:
+                container.close()
+
+    if not container.settings.is_sqlite:
+        container.extras.setdefault("limiter", anyio.CapacityLimiter(10))
+    app = FastAPI(title="ContactGuard", version=__version__, description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.container = container
+    install_problem_handlers(app)
+    app.include_router(accounts.router)
+    app.include_router(verifications.router)
+    if container.settings.dev:
+        app.include_router(dev.router)
+    catalog = problem_catalog()
+
+    @app.get("/healthz", tags=["meta"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/problems/{code}", tags=["meta"], summary="Describe a problem type")
+    async def problem(code: str) -> JSONResponse:
+        if code not in catalog:
+            raise NotFound(f"no problem type '{code}'")
+        return JSONResponse(catalog[code])
+
+    @app.get("/", include_in_schema=False)
+    async def index(request: Request) -> HTMLResponse:
+        return HTMLResponse(_INDEX.format(name=container.settings.platform_name,
+                                          version=__version__))
+
+    return app
+
+
+_INDEX = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ContactGuard</title></head><body style="font-family:system-ui;max-width:40rem;margin:2rem auto">
+<h1>ContactGuard</h1><p>{name} &middot; version {version}</p>
+<ul><li><a href="/docs">API documentation</a></li><li><a href="/openapi.json">OpenAPI schema</a></li>
+</ul></body></html>"""

@@ -1,0 +1,24 @@
+"""/v1/dev: dev-mode helpers (mounted only when CONTACTGUARD_DEV=1)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from contactguard.entrypoints.api.deps import ApiKeyDep, ContainerDep, json_response, run
+from contactguard.entrypoints.api.schemas import DevMessageList, DevMessageOut, Problem
+from contactguard.services.dev import list_captured_messages
+
+router = APIRouter(prefix="/v1/dev", tags=["dev"])
+
+
+@router.get("/messages", response_model=DevMessageList, responses={401: {"model": Problem}},
+            summary="Messages captured instead of sent (dev mode)")
+async def messages(container: ContainerDep, key: ApiKeyDep,
+                   to: Annotated[str | None, Query(max_length=320,
+                                                   description="E.164 number or email")] = None,
+                   limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Response:
+    found = await run(container, list_captured_messages, container.deps, to=to, limit=limit)
+    return json_response(DevMessageList(data=[DevMessageOut.of(m) for m in found]))

@@ -1,0 +1,76 @@
+"""/v1/verifications: one-time-code challenges."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from contactguard.entrypoints.api.deps import (
+    ApiKeyDep,
+    ContainerDep,
+    idempotent,
+    json_response,
+    run,
+)
+from contactguard.entrypoints.api.schemas import CheckIn, Problem, VerificationIn, VerificationOut
+from contactguard.services import verification
+
+router = APIRouter(prefix="/v1/verifications", tags=["verifications"])
+
+VerificationId = Annotated[str, Path(max_length=64)]
+_errors = {401: {"model": Problem}, 404: {"model": Problem}, 409: {"model": Problem},
+           422: {"model": Problem}, 429: {"model": Problem, "description": "Cooldown or hourly "
+                                           "cap; see the Retry-After header"}}
+
+
+@router.post("", response_model=VerificationOut, status_code=201, responses=_errors,
+             summary="Send a one-time code to a contact")
+async def start(body: VerificationIn, request: Request, container: ContainerDep,
+                key: ApiKeyDep) -> Response:
+    """Landlines only take ``voice``; mobiles take ``sms`` or ``voice``; emails take ``email``.
+
+    Starting a new verification cancels the contact's earlier open one.
+    """
+
+    async def handle() -> Response:
+        view = await run(container, verification.start_verification, container.deps,
+                         account=body.account, contact=body.contact, channel=body.channel)
+        return json_response(VerificationOut.of(view), 201,
+                             headers={"Location": f"/v1/verifications/{view.id}"})
+
+    return await idempotent(request, key, handle)
+
+
+@router.get("/{verification_id}", response_model=VerificationOut, responses=_errors,
+            summary="Get a verification's status")
+async def get(verification_id: VerificationId, container: ContainerDep,
+              key: ApiKeyDep) -> Response:
+    view = await run(container, verification.get_verification, container.deps, verification_id)
+    return json_response(VerificationOut.of(view))
+
+
+@router.post("/{verification_id}/check", response_model=VerificationOut, responses=_errors,
+             summary="Check a code")
+async def check(verification_id: VerificationId, body: CheckIn, container: ContainerDep,
+                key: ApiKeyDep) -> Response:
+    """``status`` is ``approved``, ``pending`` (wrong code; see ``attempts_left``), ``locked``
+    (no attempts left) or ``expired``. A used verification answers 409."""
+    view = await run(container, verification.check_code, container.deps, verification_id,
+                     body.code)
+    return json_response(VerificationOut.of(view))
+
+
+@router.post("/{verification_id}/resend", response_model=VerificationOut, responses=_errors,
+             summary="Send a new code")
+async def resend(verification_id: VerificationId, request: Request, container: ContainerDep,
+                 key: ApiKeyDep) -> Response:
+    """The previous code stops working. Cooldown: 30 s, then 60 s, then 120 s; at most 5 codes
+    per contact per hour (429 with ``Retry-After`` otherwise)."""
+
+    async def handle() -> Response:
+        view = await run(container, verification.resend_code, container.deps, verification_id)
+        return json_response(VerificationOut.of(view))
+
+    return await idempotent(request, key, handle)

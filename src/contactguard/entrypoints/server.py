@@ -1,0 +1,62 @@
+"""``contactguard serve``: build the container, prepare dev mode, run uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from contactguard.bootstrap import Container, bootstrap
+from contactguard.config import Settings, load_settings
+from contactguard.entrypoints.api.app import create_app
+from contactguard.errors import Unauthorized
+from contactguard.services.apikeys import create_api_key
+from contactguard.services.dev import seed_demo_data
+
+log = logging.getLogger("contactguard.server")
+
+
+def run_server(*, host: str | None = None, port: int | None = None) -> None:
+    settings = load_settings()
+    container = bootstrap(settings, configure_logs=True)
+    host = host or settings.host
+    port = port or settings.port
+    if settings.dev:
+        _prepare_dev(container, host, port)
+    app = create_app(container, own_container=True)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,
+                proxy_headers=True, server_header=False)
+
+
+def dev_api_key(container: Container) -> str:
+    """The dev API key kept in ``var/dev_api_key``, created when missing or revoked."""
+    path: Path = container.settings.var_dir / "dev_api_key"
+    if path.exists():
+        key = path.read_text().strip()
+        try:
+            container.authenticator.authenticate(key)
+            return key
+        except Unauthorized:
+            pass
+    key = create_api_key(container.deps, "dev (make run)").secret
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+def _prepare_dev(container: Container, host: str, port: int) -> None:
+    settings: Settings = container.settings
+    demo_ids = seed_demo_data(container.deps)
+    key = dev_api_key(container)
+    base = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}"  # noqa: S104
+    print(
+        "\n  ContactGuard is running in dev mode (messages are captured, nothing leaves this machine)\n"
+        f"    API docs:        {base}/docs\n"
+        f"    OpenAPI schema:  {base}/openapi.json\n"
+        f"    Captured messages: {base}/v1/dev/messages  (Authorization: Bearer $(cat {settings.var_dir}/dev_api_key))\n"
+        f"    Dev API key:     {key[:10]}…  (full key in {settings.var_dir}/dev_api_key)\n"
+        f"    Demo sellers:    {', '.join(demo_ids)}\n",
+        flush=True,
+    )

@@ -1,0 +1,134 @@
+"""One exception tree for the whole product; the API translates it to problem details.
+
+Every error carries a stable ``code`` (a slug used in the problem ``type``), an HTTP-ish
+``status`` hint, a human ``detail`` and optional field errors. Services raise these;
+entrypoints never raise HTTP exceptions of their own for domain failures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem with one input field (``field`` is a dotted path such as ``contacts.emergency_phone``)."""
+
+    field: str
+    message: str
+    code: str = "invalid"
+
+
+class ContactGuardError(Exception):
+    """Root of every error ContactGuard raises on purpose."""
+
+    code = "error"
+    title = "Request failed"
+    status = 400
+
+    def __init__(self, detail: str, *, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+
+class ValidationFailed(ContactGuardError):
+    """Input was well-formed but not acceptable; ``errors`` says which fields and why."""
+
+    code = "validation-error"
+    title = "Invalid input"
+    status = 422
+
+
+class NotFound(ContactGuardError):
+    code = "not-found"
+    title = "Not found"
+    status = 404
+
+
+class AccountNotFound(NotFound):
+    code = "account-not-found"
+    title = "Account not found"
+
+
+class ContactNotFound(NotFound):
+    code = "contact-not-found"
+    title = "Contact not found"
+
+
+class VerificationNotFound(NotFound):
+    code = "verification-not-found"
+    title = "Verification not found"
+
+
+class Conflict(ContactGuardError):
+    code = "conflict"
+    title = "Conflict"
+    status = 409
+
+
+class VerificationClosed(Conflict):
+    """The challenge was already used, or replaced by a newer one."""
+
+    code = "verification-closed"
+    title = "Verification no longer open"
+
+
+class ChannelNotAllowed(ValidationFailed):
+    """The contact cannot receive codes on the requested channel (e.g. SMS to a landline)."""
+
+    code = "channel-not-allowed"
+    title = "Channel not available for this contact"
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency-conflict"
+    title = "Idempotency-Key conflict"
+
+
+class RateLimited(ContactGuardError):
+    """Too many requests; ``retry_at`` says when the next one will be accepted."""
+
+    code = "rate-limited"
+    title = "Too many requests"
+    status = 429
+
+    def __init__(self, detail: str, *, retry_at: datetime, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_at = retry_at
+        self.retry_after_seconds = retry_after_seconds
+
+
+class Unauthorized(ContactGuardError):
+    code = "unauthorized"
+    title = "Authentication required"
+    status = 401
+
+
+class ConfigurationError(ContactGuardError):
+    """Settings are missing or contradictory; raised at start-up, never for a request."""
+
+    code = "configuration-error"
+    title = "Configuration error"
+    status = 500
+
+
+class DeliveryError(ContactGuardError):
+    """A message could not be handed to its transport."""
+
+    code = "delivery-error"
+    title = "Delivery failed"
+    status = 502
+
+
+class TransientDeliveryError(DeliveryError):
+    """Worth retrying later (SMTP 4xx, connection errors, HTTP 429/5xx, timeouts)."""
+
+    code = "delivery-transient"
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying will not help (SMTP 5xx, invalid number, landline cannot receive SMS)."""
+
+    code = "delivery-permanent"

@@ -1,0 +1,224 @@
+"""Use cases for accounts and their contacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from contactguard import normalize
+from contactguard.domain.accounts import (
+    EXTERNAL_ID_RULE,
+    MAX_NAME_LENGTH,
+    Account,
+    is_valid_external_id,
+)
+from contactguard.domain.contacts import Contact, ContactKind, ContactStatus, allowed_channels
+from contactguard.domain.locales import DEFAULT_LOCALE
+from contactguard.errors import AccountNotFound, FieldError, ValidationFailed
+from contactguard.ports import UnitOfWork
+from contactguard.services.deps import Deps
+
+
+@dataclass(slots=True)
+class AccountInput:
+    """An account as a caller describes it; ``None`` means "leave as it is" on update."""
+
+    external_id: str
+    name: str | None = None
+    country: str | None = None
+    locale: str | None = None
+    time_zone: str | None = None
+    contacts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactView:
+    contact: Contact
+    status: ContactStatus
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return tuple(c.value for c in allowed_channels(self.contact.kind, self.contact.line_type))
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    account: Account
+    contacts: list[ContactView]
+
+
+@dataclass(slots=True)
+class _CleanAccount:
+    external_id: str
+    name: str | None
+    country: str | None
+    locale: str | None
+    time_zone: str | None
+    contacts: dict[ContactKind, str]
+
+
+def upsert_account(deps: Deps, data: AccountInput) -> tuple[AccountView, bool]:
+    """Create the account ``data.external_id`` or update the fields given; returns (view, created).
+
+    Contacts given in ``data.contacts`` are set as with :func:`set_contact`.
+    Raises ValidationFailed listing every bad field at once.
+    """
+    clean = _validate(deps, data)
+    with deps.uow() as uow:
+        account, created = _write_account(deps, uow, clean)
+        uow.commit()
+        return _view(deps, uow, account), created
+
+
+def upsert_accounts(deps: Deps, batch: list[AccountInput]) -> list[tuple[str, bool]]:
+    """Write a batch of already-validated inputs in one transaction; returns (id, created)."""
+    cleaned = [_validate(deps, item) for item in batch]
+    results: list[tuple[str, bool]] = []
+    with deps.uow() as uow:
+        for clean in cleaned:
+            account, created = _write_account(deps, uow, clean)
+            results.append((account.external_id, created))
+        uow.commit()
+    return results
+
+
+def validate_account_input(deps: Deps, data: AccountInput) -> None:
+    """Raise ValidationFailed if ``data`` would be refused (used by imports before writing)."""
+    _validate(deps, data)
+
+
+def get_account(deps: Deps, external_id: str) -> AccountView:
+    """Raises AccountNotFound."""
+    with deps.reader() as uow:
+        return _view(deps, uow, _load(uow, external_id))
+
+
+def set_contact(deps: Deps, external_id: str, kind: ContactKind, raw_value: str) -> ContactView:
+    """Set a contact value. A changed value needs verifying; the old verified value stays in force.
+
+    Raises AccountNotFound, ValidationFailed.
+    """
+    with deps.uow() as uow:
+        account = _load(uow, external_id)
+        value, line_type = _parse_contact(deps, kind, raw_value, account.country, "value")
+        contact = _store_contact(deps, uow, account, kind, value, line_type)
+        uow.commit()
+        open_ids = uow.challenges.open_contact_ids([contact.id], deps.clock.now())
+        return ContactView(contact, contact.status(has_open_challenge=contact.id in open_ids))
+
+
+def list_contacts(deps: Deps, external_id: str) -> list[ContactView]:
+    """Raises AccountNotFound."""
+    return get_account(deps, external_id).contacts
+
+
+def _load(uow: UnitOfWork, external_id: str) -> Account:
+    account: Account | None = uow.accounts.by_external_id(external_id)
+    if account is None:
+        raise AccountNotFound(f"no account with external_id '{external_id}'")
+    return account
+
+
+def _view(deps: Deps, uow: UnitOfWork, account: Account) -> AccountView:
+    contacts: list[Contact] = uow.contacts.for_account(account.id)
+    open_ids = uow.challenges.open_contact_ids([c.id for c in contacts], deps.clock.now())
+    return AccountView(account, [ContactView(c, c.status(has_open_challenge=c.id in open_ids))
+                                 for c in contacts])
+
+
+def _write_account(deps: Deps, uow: UnitOfWork, clean: _CleanAccount) -> tuple[Account, bool]:
+    now = deps.clock.now()
+    account: Account | None = uow.accounts.by_external_id(clean.external_id)
+    created = account is None
+    if account is None:
+        missing = [FieldError(f, "required when creating an account", "required")
+                   for f in ("name", "country") if getattr(clean, f) is None]
+        if missing:
+            raise ValidationFailed(f"account '{clean.external_id}' does not exist yet: "
+                                   "name and country are required", errors=missing)
+        assert clean.name is not None and clean.country is not None
+        account = uow.accounts.add(
+            external_id=clean.external_id, name=clean.name, country=clean.country,
+            locale=clean.locale or DEFAULT_LOCALE,
+            time_zone=clean.time_zone or normalize.default_time_zone(clean.country), now=now)
+    else:
+        changed = False
+        for attr in ("name", "country", "locale", "time_zone"):
+            new = getattr(clean, attr)
+            if new is not None and new != getattr(account, attr):
+                setattr(account, attr, new)
+                changed = True
+        if changed:
+            uow.accounts.update(account, now)
+    for kind, raw in clean.contacts.items():
+        value, line_type = _parse_contact(deps, kind, raw, account.country, f"contacts.{kind.value}")
+        _store_contact(deps, uow, account, kind, value, line_type)
+    return account, created
+
+
+def _store_contact(deps: Deps, uow: UnitOfWork, account: Account, kind: ContactKind, value: str,
+                   line_type: normalize.LineType | None) -> Contact:
+    now: datetime = deps.clock.now()
+    contact: Contact | None = uow.contacts.get(account.id, kind, for_update=True)
+    if contact is None:
+        new: Contact = uow.contacts.add(account_id=account.id, kind=kind, value=value,
+                                        line_type=line_type, now=now)
+        return new
+    if contact.value != value:
+        for challenge_id in uow.challenges.cancel_open(contact.id):
+            uow.outbox.cancel_for_challenge(challenge_id)
+        uow.contacts.set_value(contact, value, line_type, now)
+    return contact
+
+
+def _parse_contact(deps: Deps, kind: ContactKind, raw: str, country: str,
+                   field_name: str) -> tuple[str, normalize.LineType | None]:
+    if kind.is_phone:
+        parsed = normalize.parse_phone(raw, default_region=country, field=field_name,
+                                       allow_unknown=deps.allow_unknown_line_types)
+        return parsed.e164, parsed.line_type
+    return normalize.normalize_email(raw, field=field_name), None
+
+
+def _validate(deps: Deps, data: AccountInput) -> _CleanAccount:
+    errors: list[FieldError] = []
+
+    def check(fn: object, value: str | None, field_name: str) -> str | None:
+        if value is None:
+            return None
+        try:
+            return fn(value, field=field_name)  # type: ignore[operator,no-any-return]
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+            return None
+
+    if not is_valid_external_id(data.external_id or ""):
+        errors.append(FieldError("external_id", f"must be {EXTERNAL_ID_RULE}", "invalid"))
+    name = data.name.strip() if data.name is not None else None
+    if name is not None and not (0 < len(name) <= MAX_NAME_LENGTH):
+        errors.append(FieldError("name", f"must be 1-{MAX_NAME_LENGTH} characters", "invalid"))
+    country = check(normalize.normalize_country, data.country, "country")
+    locale = check(normalize.normalize_locale, data.locale, "locale")
+    time_zone = check(normalize.normalize_time_zone, data.time_zone, "time_zone")
+    contacts: dict[ContactKind, str] = {}
+    for key, raw in data.contacts.items():
+        try:
+            kind = ContactKind(key)
+        except ValueError:
+            choices = ", ".join(k.value for k in ContactKind)
+            errors.append(FieldError(f"contacts.{key}", f"unknown contact kind; use {choices}",
+                                     "invalid"))
+            continue
+        contacts[kind] = raw
+        if kind.is_email:
+            check(normalize.normalize_email, raw, f"contacts.{key}")
+        elif country is not None:  # otherwise the stored country is needed: checked on write
+            try:
+                _parse_contact(deps, kind, raw, country, f"contacts.{key}")
+            except ValidationFailed as exc:
+                errors.extend(exc.errors)
+    if errors:
+        raise ValidationFailed(errors[0].message if len(errors) == 1 else
+                               f"{len(errors)} fields are invalid", errors=errors)
+    return _CleanAccount(external_id=data.external_id, name=name, country=country, locale=locale,
+                         time_zone=time_zone, contacts=contacts)

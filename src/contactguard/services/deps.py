@@ -1,0 +1,40 @@
+"""What every use case needs, built once by ``bootstrap`` and passed in explicitly."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from contactguard.domain.challenges import CODE_LENGTH, VerificationRules
+from contactguard.ports import Clock, CodeHasher, SecretBox, UnitOfWork
+
+
+def random_code() -> str:
+    """A uniformly random numeric one-time code from the OS CSPRNG."""
+    return f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Branding:
+    """How messages name the platform and its web origin."""
+
+    platform_name: str = "ContactGuard"
+    public_host: str = "localhost"
+
+
+@dataclass(slots=True)
+class Deps:
+    uow: Callable[[], UnitOfWork]
+    clock: Clock
+    hasher: CodeHasher
+    box: SecretBox
+    rules: VerificationRules = field(default_factory=VerificationRules)
+    branding: Branding = field(default_factory=Branding)
+    allow_unknown_line_types: bool = False
+    new_code: Callable[[], str] = random_code
+    read_uow: Callable[[], UnitOfWork] | None = None
+
+    def reader(self) -> UnitOfWork:
+        """A unit of work for reads only (no write lock on SQLite)."""
+        return (self.read_uow or self.uow)()

@@ -1,0 +1,49 @@
+"""An outbox worker thread inside the web process (SQLite and dev mode)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from contactguard.services.delivery import Transports, deliver_due
+from contactguard.services.deps import Deps
+
+log = logging.getLogger("contactguard.worker")
+
+
+class BackgroundWorker:
+    """Delivers due outbox messages; woken right after a commit that queued one."""
+
+    def __init__(self, deps: Deps, transports: Transports, *, owner: str,
+                 idle_seconds: float = 1.0) -> None:
+        self._deps = deps
+        self._transports = transports
+        self._owner = owner
+        self._idle = idle_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._idle)
+            self._wake.clear()
+            try:
+                while not self._stop.is_set():
+                    if deliver_due(self._deps, self._transports, owner=self._owner).claimed == 0:
+                        break
+            except Exception:
+                log.exception("outbox worker iteration failed; retrying shortly")
+                self._stop.wait(self._idle)

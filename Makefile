@@ -21,6 +21,7 @@ run: $(STAMP)
 	$(BIN)/contactguard serve
 
 test: $(STAMP)
+	$(BIN)/ruff check src tests
 	env -u CONTACTGUARD_DEV $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

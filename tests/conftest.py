@@ -45,7 +45,7 @@ def _postgres_database() -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
+    except Exception as exc:
         admin.dispose()
         require_or_skip(f"PostgreSQL is not reachable at {admin_url.render_as_string()}: {exc}")
     url = admin_url.set(database=name).render_as_string(hide_password=False)

@@ -16,6 +16,7 @@ from contactguard.adapters.crypto import FernetSecretBox, HmacCodeHasher
 from contactguard.adapters.db.engine import make_engine
 from contactguard.adapters.db.uow import SqlUnitOfWork
 from contactguard.adapters.delivery.capture import CaptureSender
+from contactguard.adapters.delivery.in_app import InAppSender
 from contactguard.adapters.templates import MessageRenderer
 from contactguard.config import Settings, load_settings
 from contactguard.domain.contacts import Channel
@@ -104,5 +105,6 @@ def _senders(settings: Settings, deps: Deps) -> dict[Channel, Sender]:
     """The transport for each channel: the capture in dev mode (real providers: see README)."""
     if settings.dev:
         capture = CaptureSender(deps.uow, deps.clock)
-        return {Channel.EMAIL: capture, Channel.SMS: capture, Channel.VOICE: capture}
+        return {Channel.EMAIL: capture, Channel.SMS: capture, Channel.VOICE: capture,
+                Channel.IN_APP: InAppSender()}
     return {}

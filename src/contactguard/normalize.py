@@ -5,19 +5,18 @@ Raises ValidationFailed with a field-level error naming ``field``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NoReturn
-
 import zoneinfo
-from importlib import resources
+from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
+from typing import NoReturn
 
 import phonenumbers
 from babel import Locale, UnknownLocaleError
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import PhoneNumberType
 
-from contactguard.domain.contacts import REFUSED_LINE_TYPES, PHONE_CHANNELS, LineType
+from contactguard.domain.contacts import PHONE_CHANNELS, REFUSED_LINE_TYPES, LineType
 from contactguard.errors import FieldError, ValidationFailed
 
 _LINE_TYPES = {

@@ -5,8 +5,8 @@ Adapters implement them; tests use the fakes in ``contactguard.testing``.
 
 from __future__ import annotations
 
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 from contactguard.domain.messages import RenderedMessage, StoredMessage
@@ -56,6 +56,7 @@ class UnitOfWork(Protocol):
     api_keys: Any
     idempotency: Any
     captured: Any
+    snoozes: Any
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -21,6 +21,7 @@ class Account:
     time_zone: str
     created_at: datetime
     updated_at: datetime
+    security_phrase: str | None = None
 
 
 def is_valid_external_id(value: str) -> bool:

@@ -23,11 +23,15 @@ class ContactKind(StrEnum):
 
 
 class Channel(StrEnum):
-    """How a one-time code travels."""
+    """How a message travels. Codes use sms, voice or email; in_app is the message center."""
 
     SMS = "sms"
     VOICE = "voice"
     EMAIL = "email"
+    IN_APP = "in_app"
+
+
+CODE_CHANNELS = (Channel.SMS, Channel.VOICE, Channel.EMAIL)
 
 
 class LineType(StrEnum):

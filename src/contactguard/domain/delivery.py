@@ -18,7 +18,7 @@ class RetryPolicy:
     def delay(self, attempt: int, rng: random.Random | None = None) -> timedelta:
         """Delay before attempt ``attempt + 1`` after ``attempt`` failures (1-based)."""
         ceiling = min(self.cap.total_seconds(), self.base.total_seconds() * 2 ** (attempt - 1))
-        jitter = (rng or random).uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+        jitter = (rng or random).uniform(0.5, 1.0)
         return timedelta(seconds=ceiling * jitter)
 
     def gives_up_after(self, attempt: int) -> bool:

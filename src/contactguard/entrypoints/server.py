@@ -55,7 +55,7 @@ def _prepare_dev(container: Container, host: str, port: int) -> None:
         "\n  ContactGuard is running in dev mode (messages are captured, nothing leaves this machine)\n"
         f"    API docs:        {base}/docs\n"
         f"    OpenAPI schema:  {base}/openapi.json\n"
-        f"    Captured messages: {base}/v1/dev/messages  (Authorization: Bearer $(cat {settings.var_dir}/dev_api_key))\n"
+        f"    Captured:        {base}/v1/dev/messages  (with the dev API key)\n"
         f"    Dev API key:     {key[:10]}…  (full key in {settings.var_dir}/dev_api_key)\n"
         f"    Demo sellers:    {', '.join(demo_ids)}\n",
         flush=True,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from contactguard.domain.challenges import CODE_LENGTH, VerificationRules
+from contactguard.domain.compliance import Policy
 from contactguard.ports import Clock, CodeHasher, SecretBox, UnitOfWork
 
 
@@ -30,6 +31,7 @@ class Deps:
     hasher: CodeHasher
     box: SecretBox
     rules: VerificationRules = field(default_factory=VerificationRules)
+    policy: Policy = field(default_factory=Policy)
     branding: Branding = field(default_factory=Branding)
     allow_unknown_line_types: bool = False
     new_code: Callable[[], str] = random_code

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -23,7 +22,7 @@ from contactguard.domain.contacts import (
     allowed_channels,
     mask_contact,
 )
-from contactguard.domain.messages import MessageKind, OutboundMessage
+from contactguard.domain.messages import MessageKind
 from contactguard.errors import (
     AccountNotFound,
     ChannelNotAllowed,
@@ -36,6 +35,7 @@ from contactguard.errors import (
 )
 from contactguard.ports import UnitOfWork
 from contactguard.services.deps import Deps
+from contactguard.services.messages import queue_message
 
 INVALID_CODE = "Invalid or expired code."
 
@@ -171,16 +171,12 @@ def _record_send(deps: Deps, uow: UnitOfWork, owner: Account, challenge: Challen
                  now: datetime) -> None:
     """Log the send and queue the message carrying ``code``, in the caller's transaction."""
     uow.sends.record(challenge.destination, challenge.id, now)
-    message = OutboundMessage(
-        kind=MessageKind.VERIFICATION_CODE, channel=challenge.channel,
-        recipient=challenge.destination, locale=owner.locale, account_id=owner.id,
-        params={"platform_name": deps.branding.platform_name, "host": deps.branding.public_host,
-                "account_name": owner.name,
-                "ttl_minutes": int(deps.rules.code_ttl.total_seconds() // 60),
+    queue_message(
+        deps, uow, owner, kind=MessageKind.VERIFICATION_CODE, channel=challenge.channel,
+        recipient=challenge.destination,
+        params={"ttl_minutes": int(deps.rules.code_ttl.total_seconds() // 60),
                 "masked_to": mask_contact(challenge.contact_kind, challenge.destination)},
         secret_params={"code": code}, challenge_id=challenge.id, not_after=challenge.expires_at)
-    sealed = deps.box.seal(json.dumps(message.secret_params).encode())
-    uow.outbox.add(message, sealed_secret=sealed, now=now)
 
 
 def _closed_result(uow: UnitOfWork, verification_id: str, now: datetime) -> VerificationView:

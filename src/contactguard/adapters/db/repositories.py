@@ -6,12 +6,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from contactguard.adapters.db import tables as t
 from contactguard.domain.accounts import Account
 from contactguard.domain.challenges import Challenge, ChallengeStatus
+from contactguard.domain.compliance import Snooze
 from contactguard.domain.contacts import Channel, Contact, ContactKind, LineType
 
 
@@ -19,7 +20,7 @@ def _account(row: Row[Any]) -> Account:
     m = row._mapping
     return Account(id=m["id"], external_id=m["external_id"], name=m["name"], country=m["country"],
                    locale=m["locale"], time_zone=m["time_zone"], created_at=m["created_at"],
-                   updated_at=m["updated_at"])
+                   updated_at=m["updated_at"], security_phrase=m["security_phrase"])
 
 
 def _contact(row: Row[Any]) -> Contact:
@@ -85,7 +86,8 @@ class AccountRepository:
         self._conn.execute(
             update(t.accounts).where(t.accounts.c.id == account.id).values(
                 name=account.name, country=account.country, locale=account.locale,
-                time_zone=account.time_zone, updated_at=now)
+                time_zone=account.time_zone, security_phrase=account.security_phrase,
+                updated_at=now)
         )
 
     def page(self, *, limit: int, after_id: int = 0) -> list[Account]:
@@ -348,3 +350,27 @@ def count_rows(conn: Connection, table: Any, *where: Any) -> int:
     if where:
         query = query.where(and_(*where))
     return int(conn.execute(query).scalar_one())
+
+
+class SnoozeRepository:
+    """Reminder snoozes per account and requirement."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def for_account(self, account_id: int) -> dict[ContactKind, Snooze]:
+        c = t.reminder_snoozes.c
+        rows = self._conn.execute(select(t.reminder_snoozes).where(c.account_id == account_id))
+        return {ContactKind(r.contact_kind): Snooze(until=r.snoozed_until, count=r.count)
+                for r in rows}
+
+    def save(self, account_id: int, kind: ContactKind, snooze: Snooze, now: datetime) -> None:
+        c = t.reminder_snoozes.c
+        updated = self._conn.execute(
+            update(t.reminder_snoozes).where(c.account_id == account_id,
+                                             c.contact_kind == kind.value)
+            .values(snoozed_until=snooze.until, count=snooze.count, updated_at=now))
+        if updated.rowcount == 0:
+            self._conn.execute(insert(t.reminder_snoozes).values(
+                account_id=account_id, contact_kind=kind.value, snoozed_until=snooze.until,
+                count=snooze.count, updated_at=now))

@@ -67,6 +67,7 @@ accounts = Table(
     Column("country", String(2), nullable=False),
     Column("locale", String(35), nullable=False),
     Column("time_zone", String(64), nullable=False),
+    Column("security_phrase", String(100)),  # shown in every genuine email to the seller
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
@@ -126,7 +127,8 @@ outbox = Table(
     "outbox",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("reference", String(16), nullable=False, unique=True),
+    # Shared by the deliveries of one notice (e.g. its email and its message-center entry).
+    Column("reference", String(16), nullable=False, index=True),
     Column("account_id", BigId, ForeignKey("accounts.id", ondelete="SET NULL")),
     Column("kind", String(48), nullable=False),
     Column("channel", String(16), nullable=False),
@@ -176,6 +178,19 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime()),
+)
+
+# "Remind me later": a seller may put a requirement's reminder on hold; the deadline stays.
+reminder_snoozes = Table(
+    "reminder_snoozes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("account_id", BigId, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("contact_kind", String(32), nullable=False),
+    Column("snoozed_until", UTCDateTime(), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("account_id", "contact_kind", name="uq_reminder_snoozes_account_kind"),
 )
 
 idempotency_keys = Table(

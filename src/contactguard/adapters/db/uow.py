@@ -17,6 +17,7 @@ from contactguard.adapters.db.repositories import (
     ContactRepository,
     IdempotencyRepository,
     SendLogRepository,
+    SnoozeRepository,
 )
 
 
@@ -35,6 +36,7 @@ class SqlUnitOfWork:
     api_keys: ApiKeyRepository
     idempotency: IdempotencyRepository
     captured: CapturedMessageRepository
+    snoozes: SnoozeRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
                  on_outbox: Callable[[], None] | None = None) -> None:
@@ -63,6 +65,7 @@ class SqlUnitOfWork:
         self.api_keys = ApiKeyRepository(conn)
         self.idempotency = IdempotencyRepository(conn)
         self.captured = CapturedMessageRepository(conn)
+        self.snoozes = SnoozeRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

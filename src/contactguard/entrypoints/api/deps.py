@@ -9,8 +9,8 @@ from typing import Annotated, Any, TypeVar
 import anyio
 from fastapi import Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from contactguard.bootstrap import Container
 from contactguard.entrypoints.api.problems import error_response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -96,10 +97,13 @@ class ContactList(BaseModel):
     data: list[ContactOut]
 
 
+CodeChannel = Literal["sms", "voice", "email"]
+
+
 class VerificationIn(_In):
     account: str = Field(max_length=128, examples=["seller-1042"], description="external_id")
     contact: ContactKind
-    channel: Channel | None = Field(None, description="Default: SMS for mobiles, voice for "
+    channel: CodeChannel | None = Field(None, description="Default: SMS for mobiles, voice for "
                                                       "landlines, email for email.")
 
 

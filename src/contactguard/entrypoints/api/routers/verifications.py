@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
+from contactguard.domain.contacts import Channel
 from contactguard.entrypoints.api.deps import (
     ApiKeyDep,
     ContainerDep,
@@ -36,7 +37,8 @@ async def start(body: VerificationIn, request: Request, container: ContainerDep,
 
     async def handle() -> Response:
         view = await run(container, verification.start_verification, container.deps,
-                         account=body.account, contact=body.contact, channel=body.channel)
+                         account=body.account, contact=body.contact,
+                         channel=Channel(body.channel) if body.channel else None)
         return json_response(VerificationOut.of(view), 201,
                              headers={"Location": f"/v1/verifications/{view.id}"})
 

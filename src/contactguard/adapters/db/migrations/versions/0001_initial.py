@@ -1,8 +1,8 @@
-"""accounts, contacts, challenges, outbox, api keys
+"""initial schema
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 17:26:04.856427
+Create Date: 2026-11-28 17:32:55.259808
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import contactguard.adapters.db.tables
-
 
 revision = '0001'
 down_revision = None
@@ -28,6 +27,7 @@ def upgrade() -> None:
     sa.Column('country', sa.String(length=2), nullable=False),
     sa.Column('locale', sa.String(length=35), nullable=False),
     sa.Column('time_zone', sa.String(length=64), nullable=False),
+    sa.Column('security_phrase', sa.String(length=100), nullable=True),
     sa.Column('created_at', contactguard.adapters.db.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', contactguard.adapters.db.tables.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_accounts')),
@@ -91,6 +91,17 @@ def upgrade() -> None:
     with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
         batch_op.create_index('ix_idempotency_keys_created_at', ['created_at'], unique=False)
 
+    op.create_table('reminder_snoozes',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('contact_kind', sa.String(length=32), nullable=False),
+    sa.Column('snoozed_until', contactguard.adapters.db.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('updated_at', contactguard.adapters.db.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_reminder_snoozes_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_snoozes')),
+    sa.UniqueConstraint('account_id', 'contact_kind', name='uq_reminder_snoozes_account_kind')
+    )
     op.create_table('challenges',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -139,12 +150,12 @@ def upgrade() -> None:
     sa.Column('sent_at', contactguard.adapters.db.tables.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_outbox_account_id_accounts'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['challenge_id'], ['challenges.id'], name=op.f('fk_outbox_challenge_id_challenges'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('reference', name=op.f('uq_outbox_reference'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_account_id_created_at', ['account_id', 'created_at'], unique=False)
         batch_op.create_index('ix_outbox_challenge_id', ['challenge_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_reference'), ['reference'], unique=False)
         batch_op.create_index('ix_outbox_status_available_at', ['status', 'available_at'], unique=False)
 
     op.create_table('verification_sends',
@@ -169,6 +180,7 @@ def downgrade() -> None:
     op.drop_table('verification_sends')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_status_available_at')
+        batch_op.drop_index(batch_op.f('ix_outbox_reference'))
         batch_op.drop_index('ix_outbox_challenge_id')
         batch_op.drop_index('ix_outbox_account_id_created_at')
 
@@ -177,6 +189,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_challenges_contact_status')
 
     op.drop_table('challenges')
+    op.drop_table('reminder_snoozes')
     with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
         batch_op.drop_index('ix_idempotency_keys_created_at')
 

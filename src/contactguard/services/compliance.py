@@ -14,8 +14,18 @@ from contactguard.services.deps import Deps
 
 @dataclass(frozen=True, slots=True)
 class AccountCompliance:
+    """An account's compliance, and its account health assurance eligibility with reasons."""
+
     account: Account
     compliance: Compliance
+
+    @property
+    def eligible(self) -> bool:
+        return self.compliance.requirements_met
+
+    @property
+    def eligibility_reasons(self) -> list[str]:
+        return self.compliance.reasons
 
 
 def get_compliance(deps: Deps, external_id: str) -> AccountCompliance:

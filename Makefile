@@ -26,6 +26,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
+	$(BIN)/mypy src/contactguard
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

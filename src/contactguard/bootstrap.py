@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -71,9 +71,15 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
         if container_ref:
             container_ref[0].wake_worker()
 
+    def write_uow() -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine, on_outbox=on_outbox)
+
+    def read_uow() -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine, write=False)
+
     deps = Deps(
-        uow=partial(SqlUnitOfWork, engine, on_outbox=on_outbox),
-        read_uow=partial(SqlUnitOfWork, engine, write=False),
+        uow=write_uow,
+        read_uow=read_uow,
         clock=clock,
         hasher=HmacCodeHasher(settings.secret_key),
         box=FernetSecretBox(settings.secret_key),
@@ -81,7 +87,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                           public_host=settings.public_host),
         allow_unknown_line_types=settings.allow_unknown_line_types,
     )
-    transports = Transports(senders=senders or _senders(settings, deps),
+    transports = Transports(senders=senders or _senders(settings, write_uow, deps),
                             renderer=MessageRenderer())
     container = Container(settings=settings, engine=engine, deps=deps, transports=transports,
                           authenticator=ApiKeyAuthenticator(deps))
@@ -101,10 +107,11 @@ def worker_name(role: str) -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{role}"
 
 
-def _senders(settings: Settings, deps: Deps) -> dict[Channel, Sender]:
+def _senders(settings: Settings, uow_factory: Callable[[], SqlUnitOfWork],
+             deps: Deps) -> dict[Channel, Sender]:
     """The transport for each channel: the capture in dev mode (real providers: see README)."""
     if settings.dev:
-        capture = CaptureSender(deps.uow, deps.clock)
+        capture = CaptureSender(uow_factory, deps.clock)
         return {Channel.EMAIL: capture, Channel.SMS: capture, Channel.VOICE: capture,
                 Channel.IN_APP: InAppSender()}
     return {}

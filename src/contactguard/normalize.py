@@ -102,8 +102,8 @@ def _fail(field: str, message: str, code: str) -> NoReturn:
 
 @lru_cache(maxsize=1)
 def _countries() -> frozenset[str]:
-    return frozenset(code for code in Locale("en").territories
-                     if len(code) == 2 and code.isalpha() and code != "ZZ")
+    codes = (str(code) for code in Locale("en").territories)
+    return frozenset(code for code in codes if len(code) == 2 and code.isalpha() and code != "ZZ")
 
 
 @lru_cache(maxsize=1)

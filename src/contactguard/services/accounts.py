@@ -12,7 +12,13 @@ from contactguard.domain.accounts import (
     Account,
     is_valid_external_id,
 )
-from contactguard.domain.contacts import Contact, ContactKind, ContactStatus, allowed_channels
+from contactguard.domain.contacts import (
+    Contact,
+    ContactKind,
+    ContactStatus,
+    LineType,
+    allowed_channels,
+)
 from contactguard.domain.locales import DEFAULT_LOCALE
 from contactguard.errors import AccountNotFound, FieldError, ValidationFailed
 from contactguard.ports import UnitOfWork
@@ -157,7 +163,7 @@ def _write_account(deps: Deps, uow: UnitOfWork, clean: _CleanAccount) -> tuple[A
 
 
 def _store_contact(deps: Deps, uow: UnitOfWork, account: Account, kind: ContactKind, value: str,
-                   line_type: normalize.LineType | None) -> Contact:
+                   line_type: LineType | None) -> Contact:
     now: datetime = deps.clock.now()
     contact: Contact | None = uow.contacts.get(account.id, kind, for_update=True)
     if contact is None:
@@ -172,7 +178,7 @@ def _store_contact(deps: Deps, uow: UnitOfWork, account: Account, kind: ContactK
 
 
 def _parse_contact(deps: Deps, kind: ContactKind, raw: str, country: str,
-                   field_name: str) -> tuple[str, normalize.LineType | None]:
+                   field_name: str) -> tuple[str, LineType | None]:
     if kind.is_phone:
         parsed = normalize.parse_phone(raw, default_region=country, field=field_name,
                                        allow_unknown=deps.allow_unknown_line_types)

@@ -361,7 +361,7 @@ class SnoozeRepository:
     def for_account(self, account_id: int) -> dict[ContactKind, Snooze]:
         c = t.reminder_snoozes.c
         rows = self._conn.execute(select(t.reminder_snoozes).where(c.account_id == account_id))
-        return {ContactKind(r.contact_kind): Snooze(until=r.snoozed_until, count=r.count)
+        return {ContactKind(r.contact_kind): Snooze(until=r.snoozed_until, count=r._mapping["count"])
                 for r in rows}
 
     def save(self, account_id: int, kind: ContactKind, snooze: Snooze, now: datetime) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
@@ -28,11 +28,12 @@ from contactguard.services import accounts
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
 ExternalId = Annotated[str, Path(max_length=128, description="The platform's id for the account")]
-_errors = {401: {"model": Problem}, 404: {"model": Problem}, 422: {"model": Problem}}
+_errors: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem}, 404: {"model": Problem}, 422: {"model": Problem}}
 
 
 @router.post("", response_model=AccountOut, status_code=201,
-             responses={200: {"model": AccountOut, "description": "Updated"}, **_errors},
+             responses={**_errors, 200: {"model": AccountOut, "description": "Updated"}},
              summary="Create or update an account by external_id")
 async def upsert_account(body: AccountIn, request: Request, container: ContainerDep,
                          key: ApiKeyDep) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
@@ -21,9 +21,10 @@ from contactguard.services import verification
 router = APIRouter(prefix="/v1/verifications", tags=["verifications"])
 
 VerificationId = Annotated[str, Path(max_length=64)]
-_errors = {401: {"model": Problem}, 404: {"model": Problem}, 409: {"model": Problem},
-           422: {"model": Problem}, 429: {"model": Problem, "description": "Cooldown or hourly "
-                                           "cap; see the Retry-After header"}}
+_errors: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem}, 404: {"model": Problem}, 409: {"model": Problem},
+    422: {"model": Problem},
+    429: {"model": Problem, "description": "Cooldown or hourly cap; see the Retry-After header"}}
 
 
 @router.post("", response_model=VerificationOut, status_code=201, responses=_errors,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,8 +72,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
         if container_ref:
             container_ref[0].wake_worker()
 
+    write_lock = threading.RLock() if settings.is_sqlite else None
+
     def write_uow() -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, on_outbox=on_outbox)
+        return SqlUnitOfWork(engine, on_outbox=on_outbox, write_lock=write_lock)
 
     def read_uow() -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, write=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
@@ -24,6 +25,10 @@ from contactguard.adapters.db.repositories import (
 class SqlUnitOfWork:
     """``with uow: ...; uow.commit()`` — leaving the block without commit rolls back.
 
+    On SQLite, writers of one process queue on ``write_lock`` (a fair OS-level wait) before
+    ``BEGIN IMMEDIATE``: SQLite's own busy handler polls with sleeps and can starve a thread
+    under load. The busy timeout still arbitrates between processes.
+
     Callbacks registered with :meth:`after_commit` run once the transaction is durable
     (used to wake the outbox worker).
     """
@@ -39,9 +44,11 @@ class SqlUnitOfWork:
     snoozes: SnoozeRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
-                 on_outbox: Callable[[], None] | None = None) -> None:
+                 on_outbox: Callable[[], None] | None = None,
+                 write_lock: AbstractContextManager[object] | None = None) -> None:
         self._engine = engine
         self._write = write
+        self._write_lock = write_lock if write else None
         self._on_outbox = on_outbox
         self._callbacks: list[Callable[[], None]] = []
         self._conn: Connection | None = None
@@ -53,6 +60,8 @@ class SqlUnitOfWork:
         return self._conn
 
     def __enter__(self) -> SqlUnitOfWork:
+        if self._write_lock is not None:
+            self._write_lock.__enter__()
         conn = self._engine.connect()
         if self._write:
             conn = conn.execution_options(**SQLITE_WRITE)
@@ -71,13 +80,16 @@ class SqlUnitOfWork:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         conn, self._conn = self._conn, None
-        if conn is None:
-            return
         try:
-            if conn.in_transaction():
-                conn.rollback()
+            if conn is not None:
+                try:
+                    if conn.in_transaction():
+                        conn.rollback()
+                finally:
+                    conn.close()
         finally:
-            conn.close()
+            if self._write_lock is not None:
+                self._write_lock.__exit__(None, None, None)
 
     def commit(self) -> None:
         self.connection.commit()

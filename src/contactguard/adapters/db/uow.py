@@ -19,6 +19,7 @@ from contactguard.adapters.db.repositories import (
     SendLogRepository,
     SnoozeRepository,
 )
+from contactguard.adapters.db.web import SessionLinkRepository
 
 
 class SqlUnitOfWork:
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
     idempotency: IdempotencyRepository
     captured: CapturedMessageRepository
     snoozes: SnoozeRepository
+    session_links: SessionLinkRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
                  on_outbox: Callable[[], None] | None = None) -> None:
@@ -66,6 +68,7 @@ class SqlUnitOfWork:
         self.idempotency = IdempotencyRepository(conn)
         self.captured = CapturedMessageRepository(conn)
         self.snoozes = SnoozeRepository(conn)
+        self.session_links = SessionLinkRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -29,7 +29,7 @@ messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -o src/contactguard/locale/web.pot --no-location \
 		--sort-output --project ContactGuard -k _ -k ngettext:1,2 .
 	$(BIN)/pybabel update -i src/contactguard/locale/web.pot -d src/contactguard/locale -D web \
-		--no-fuzzy-matching --omit-header --width 100
+		--no-fuzzy-matching --width 100
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -116,8 +116,9 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
             process.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Chromium for one module: Playwright's event loop must be gone before other tests run."""
     if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
         require_or_skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     try:

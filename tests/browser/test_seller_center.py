@@ -33,7 +33,7 @@ def test_landline_seller_verifies_by_voice_and_email_by_code(web_server, page) -
     page.get_by_label("语言").select_option("en")
     page.get_by_role("button", name="切换").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.locator("main")).to_contain_text("Verify your Emergency phone")
+    expect(page.locator("main")).to_contain_text("Verify your emergency phone")
 
     page.get_by_role("link", name="Contacts").click()
     phone_card = page.locator("#contact-emergency_phone")

@@ -72,7 +72,7 @@ class WebContext:
                           getattr(account, "time_zone", "UTC"))
 
     def render(self, request: Request, template: str, context: dict[str, Any], *,
-               status: int = 200, t: Translator | None = None) -> HTMLResponse:
+               status: int = 200, t: Translator | None = None) -> Response:
         session = self.session(request)
         t = t or self.translator(session)
         html = self.env.get_template(f"web/{template}").render(

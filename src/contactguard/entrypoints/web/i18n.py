@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime as DateTime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -65,12 +65,12 @@ class Translator:
         text = translations(self.lang).ngettext(singular, plural, n)
         return _fill(text, {"n": n, **values})
 
-    def datetime(self, moment: datetime | None) -> str:
+    def datetime(self, moment: DateTime | None) -> str:
         if moment is None:
             return ""
         return format_datetime(moment, "medium", tzinfo=self._tz(), locale=self.babel_locale)
 
-    def date(self, moment: datetime | None) -> str:
+    def date(self, moment: DateTime | None) -> str:
         if moment is None:
             return ""
         return format_date(moment.astimezone(self._tz()), "long", locale=self.babel_locale)

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 export CONTACTGUARD_DEV ?= 1
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests
 	env -u CONTACTGUARD_DEV $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Seller Center strings: extract from the templates and update the catalogs (then translate).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -o src/contactguard/locale/web.pot --no-location \
+		--sort-output --project ContactGuard -k _ -k ngettext:1,2 .
+	$(BIN)/pybabel update -i src/contactguard/locale/web.pot -d src/contactguard/locale -D web \
+		--no-fuzzy-matching --width 100
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     log_json: bool = Field(True, description="One JSON object per log line.")
+    # --- Seller Center (web pages) ---
+    frame_ancestors: str = Field(
+        "", description="Space-separated origins allowed to frame the seller pages (CSP "
+        "frame-ancestors); empty: none may.")
+    session_hours: int = Field(8, ge=1, le=72, description="How long a seller session lasts.")
 
     @field_validator("public_url")
     @classmethod
@@ -49,6 +54,15 @@ class Settings(BaseSettings):
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("must be an absolute http(s) URL such as https://sellers.example.com")
         return value.rstrip("/")
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _check_frame_ancestors(cls, value: str) -> str:
+        for origin in value.split():
+            parts = urlsplit(origin)
+            if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"}:
+                raise ValueError(f"'{origin}' is not an origin such as https://platform.example.com")
+        return " ".join(o.rstrip("/") for o in value.split())
 
     @property
     def public_host(self) -> str:

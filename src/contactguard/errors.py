@@ -132,3 +132,11 @@ class PermanentDeliveryError(DeliveryError):
     """Retrying will not help (SMTP 5xx, invalid number, landline cannot receive SMS)."""
 
     code = "delivery-permanent"
+
+
+class SessionLinkInvalid(ContactGuardError):
+    """An account-session link that is unknown, already used or expired."""
+
+    code = "session-link-invalid"
+    title = "Link used or expired"
+    status = 410

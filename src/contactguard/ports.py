@@ -58,6 +58,7 @@ class UnitOfWork(Protocol):
     idempotency: Any
     captured: Any
     snoozes: Any
+    session_links: Any
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -19,9 +19,12 @@ log = logging.getLogger("contactguard.server")
 
 def run_server(*, host: str | None = None, port: int | None = None) -> None:
     settings = load_settings()
-    container = bootstrap(settings, configure_logs=True)
     host = host or settings.host
     port = port or settings.port
+    if settings.dev and "public_url" not in settings.model_fields_set:
+        # Dev mode: links (account-session links, SMS origin) point at this very server.
+        settings = settings.model_copy(update={"public_url": _local_base(host, port)})
+    container = bootstrap(settings, configure_logs=True)
     if settings.dev:
         _prepare_dev(container, host, port)
     app = create_app(container, own_container=True)
@@ -50,9 +53,11 @@ def _prepare_dev(container: Container, host: str, port: int) -> None:
     settings: Settings = container.settings
     demo_ids = seed_demo_data(container.deps)
     key = dev_api_key(container)
-    base = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}"  # noqa: S104
+    base = _local_base(host, port)
     print(
         "\n  ContactGuard is running in dev mode (messages are captured, nothing leaves this machine)\n"
+        f"    Seller Center:   {base}/dev/login  (sign in as a demo seller; dashboard at {base}/seller)\n"
+        f"    Dev inbox:       {base}/dev/inbox  (emails, SMS and voice scripts captured)\n"
         f"    API docs:        {base}/docs\n"
         f"    OpenAPI schema:  {base}/openapi.json\n"
         f"    Captured:        {base}/v1/dev/messages  (with the dev API key)\n"
@@ -60,3 +65,7 @@ def _prepare_dev(container: Container, host: str, port: int) -> None:
         f"    Demo sellers:    {', '.join(demo_ids)}\n",
         flush=True,
     )
+
+
+def _local_base(host: str, port: int) -> str:
+    return f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}"  # noqa: S104

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -228,3 +229,34 @@ def _validate(deps: Deps, data: AccountInput) -> _CleanAccount:
                                f"{len(errors)} fields are invalid", errors=errors)
     return _CleanAccount(external_id=data.external_id, name=name, country=country, locale=locale,
                          time_zone=time_zone, contacts=contacts)
+
+
+SECURITY_PHRASE_MIN, SECURITY_PHRASE_MAX = 4, 60
+_LOOKS_LIKE_LINK = re.compile(r"(://|www\.|\.(com|net|org|cn)\b)", re.IGNORECASE)
+_LONG_NUMBER = re.compile(r"\d{6,}")
+
+
+def set_security_phrase(deps: Deps, external_id: str, phrase: str) -> Account:
+    """Set the personal phrase shown in every genuine email to the account holder.
+
+    The phrase is 4-60 printable characters and may not look like a link or a code.
+    Raises AccountNotFound, ValidationFailed.
+    """
+    clean = " ".join(phrase.split())
+    problem = None
+    if not SECURITY_PHRASE_MIN <= len(clean) <= SECURITY_PHRASE_MAX:
+        problem = f"use {SECURITY_PHRASE_MIN} to {SECURITY_PHRASE_MAX} characters"
+    elif not all(ch.isprintable() for ch in clean) or any(ch in "<>" for ch in clean):
+        problem = "use letters, digits, spaces and punctuation only (no < or >)"
+    elif _LOOKS_LIKE_LINK.search(clean):
+        problem = "a phrase may not look like a web address"
+    elif _LONG_NUMBER.search(clean):
+        problem = "a phrase may not contain a long number, so it is never mistaken for a code"
+    if problem:
+        raise ValidationFailed(problem, errors=[FieldError("security_phrase", problem, "invalid")])
+    with deps.uow() as uow:
+        account = _load(uow, external_id)
+        account.security_phrase = clean
+        uow.accounts.update(account, deps.clock.now())
+        uow.commit()
+        return account

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from contactguard.errors import NotFound
 from contactguard.normalize import normalize_recipient
 from contactguard.services.accounts import AccountInput, upsert_accounts
 from contactguard.services.deps import Deps
@@ -56,3 +57,23 @@ def seed_demo_data(deps: Deps) -> list[str]:
     if missing:
         upsert_accounts(deps, missing)
     return ids
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedRaw:
+    message: CapturedMessage
+    raw: bytes | None
+
+
+def get_captured_message(deps: Deps, message_id: int) -> CapturedRaw:
+    """One captured message with its raw source (the bytes the SMTP server received, if any).
+
+    Raises NotFound.
+    """
+    with deps.reader() as uow:
+        row = uow.captured.get(message_id)
+    if row is None:
+        raise NotFound(f"no captured message {message_id}")
+    message = CapturedMessage(row.id, row.channel, row.recipient, row.subject, row.body, row.html,
+                              row.reference, row.created_at)
+    return CapturedRaw(message, row.raw)

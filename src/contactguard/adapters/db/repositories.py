@@ -344,6 +344,10 @@ class CapturedMessageRepository:
             query = query.where(c.recipient == recipient)
         return list(self._conn.execute(query))
 
+    def get(self, message_id: int) -> Row[Any] | None:
+        c = t.captured_messages.c
+        return self._conn.execute(select(t.captured_messages).where(c.id == message_id)).first()
+
 
 def count_rows(conn: Connection, table: Any, *where: Any) -> int:
     query = select(func.count()).select_from(table)

@@ -209,3 +209,18 @@ idempotency_keys = Table(
     UniqueConstraint("api_key_id", "key", name="uq_idempotency_keys_api_key_key"),
     Index("ix_idempotency_keys_created_at", "created_at"),
 )
+
+# --- Seller Center (web) --------------------------------------------------------------------
+# Single-use account-session links created by the platform's backend: only the token's hash
+# is stored; ``used_at`` is set by a conditional UPDATE, so a link opens one session at most.
+account_session_links = Table(
+    "account_session_links",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("account_id", BigId, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_account_session_links_expires_at", "expires_at"),
+)

@@ -20,6 +20,7 @@ from contactguard.adapters.db.repositories import (
     SendLogRepository,
     SnoozeRepository,
 )
+from contactguard.adapters.db.web import SessionLinkRepository
 
 
 class SqlUnitOfWork:
@@ -42,6 +43,7 @@ class SqlUnitOfWork:
     idempotency: IdempotencyRepository
     captured: CapturedMessageRepository
     snoozes: SnoozeRepository
+    session_links: SessionLinkRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
                  on_outbox: Callable[[], None] | None = None,
@@ -75,6 +77,7 @@ class SqlUnitOfWork:
         self.idempotency = IdempotencyRepository(conn)
         self.captured = CapturedMessageRepository(conn)
         self.snoozes = SnoozeRepository(conn)
+        self.session_links = SessionLinkRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -11,8 +11,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from contactguard import __version__
 from contactguard.bootstrap import Container
+from contactguard.entrypoints import web
 from contactguard.entrypoints.api.problems import install_problem_handlers, problem_catalog
-from contactguard.entrypoints.api.routers import accounts, dev, verifications
+from contactguard.entrypoints.api.routers import account_sessions, accounts, dev, verifications
 from contactguard.errors import NotFound
 
 DESCRIPTION = """
@@ -44,6 +45,8 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(accounts.router)
     app.include_router(verifications.router)
+    app.include_router(account_sessions.router)
+    web.install(app, container)
     if container.settings.dev:
         app.include_router(dev.router)
     catalog = problem_catalog()
@@ -70,5 +73,6 @@ _INDEX = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ContactGuard</title></head><body style="font-family:system-ui;max-width:40rem;margin:2rem auto">
 <h1>ContactGuard</h1><p>{name} &middot; version {version}</p>
-<ul><li><a href="/docs">API documentation</a></li><li><a href="/openapi.json">OpenAPI schema</a></li>
+<ul><li><a href="/seller">Seller Center</a></li>
+<li><a href="/docs">API documentation</a></li><li><a href="/openapi.json">OpenAPI schema</a></li>
 </ul></body></html>"""

@@ -1,0 +1,99 @@
+"""Languages of the Seller Center: Babel catalogs, compiled in memory when first needed.
+
+Catalogs live in ``contactguard/locale/<lang>/LC_MESSAGES/web.po``; they are compiled with
+Babel when the web app starts (milliseconds), so a fresh clone needs no build step and the
+``.po`` file is the single source of truth. English is the source language.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime as DateTime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from markupsafe import Markup, escape
+
+from contactguard.domain.locales import DEFAULT_LOCALE, SUPPORTED_LOCALES, message_locale
+
+LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
+DOMAIN = "web"
+LANGUAGE_NAMES = {"en": "English", "zh-Hans": "简体中文"}
+_BABEL_LOCALE = {"en": "en", "zh-Hans": "zh_Hans_CN"}
+
+
+@cache
+def translations(lang: str) -> NullTranslations:
+    """The compiled catalog for ``lang`` (English: the identity)."""
+    path = LOCALE_DIR / lang.replace("-", "_") / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if lang == DEFAULT_LOCALE or not path.exists():
+        return NullTranslations()
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=_BABEL_LOCALE[lang].split("_CN")[0])
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer, domain=DOMAIN)
+
+
+def pick_language(chosen: str | None, account_locale: str | None) -> str:
+    """The session's choice if supported, else the account's locale, else English."""
+    if chosen in SUPPORTED_LOCALES:
+        return str(chosen)
+    return message_locale(account_locale) if account_locale else DEFAULT_LOCALE
+
+
+@dataclass(frozen=True, slots=True)
+class Translator:
+    """What templates call: ``_``, ``ngettext`` and locale-aware date formatting."""
+
+    lang: str
+    time_zone: str = "UTC"
+
+    def gettext(self, message: str, **values: Any) -> str:
+        text = translations(self.lang).gettext(message)
+        return _fill(text, values)
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
+        text = translations(self.lang).ngettext(singular, plural, n)
+        return _fill(text, {"n": n, **values})
+
+    def datetime(self, moment: DateTime | None) -> str:
+        if moment is None:
+            return ""
+        return format_datetime(moment, "medium", tzinfo=self._tz(), locale=self.babel_locale)
+
+    def date(self, moment: DateTime | None) -> str:
+        if moment is None:
+            return ""
+        return format_date(moment.astimezone(self._tz()), "long", locale=self.babel_locale)
+
+    @property
+    def babel_locale(self) -> str:
+        return _BABEL_LOCALE.get(self.lang, "en")
+
+    @property
+    def html_lang(self) -> str:
+        return self.lang
+
+    def _tz(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.time_zone)
+        except (KeyError, ValueError):
+            return ZoneInfo("UTC")
+
+
+def _fill(text: str, values: dict[str, Any]) -> str:
+    """``%(name)s`` placeholders, with the values HTML-escaped when the text is markup."""
+    if not values:
+        return text
+    if isinstance(text, Markup):
+        return text % {k: escape(v) for k, v in values.items()}
+    return text % values

@@ -1,0 +1,322 @@
+"""Seller pages: account health, contacts, verification, message center, security phrase.
+
+Every handler calls the same service functions as the REST API; a session only ever names
+its own account, and verifications are checked to belong to it before anything is done.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from contactguard.domain.challenges import ChallengeStatus
+from contactguard.domain.contacts import Channel, ContactKind
+from contactguard.domain.locales import SUPPORTED_LOCALES
+from contactguard.entrypoints.api.deps import run
+from contactguard.entrypoints.web.app import LoginRequired, PageNotFound, web_of
+from contactguard.entrypoints.web.session import WebSession
+from contactguard.errors import (
+    AccountNotFound,
+    ChannelNotAllowed,
+    Conflict,
+    ContactNotFound,
+    NotFound,
+    RateLimited,
+    SessionLinkInvalid,
+    ValidationFailed,
+    VerificationClosed,
+    VerificationNotFound,
+)
+from contactguard.services import accounts, compliance, message_center, verification
+from contactguard.services.seller_sessions import redeem_session_link
+
+router = APIRouter(prefix="/seller", include_in_schema=False)
+
+_KINDS = {kind.value: kind for kind in ContactKind}
+_DONE = {"saved", "verified", "snoozed", "phrase", "resent", "sent"}
+
+
+async def _account(request: Request, session: WebSession) -> accounts.AccountView:
+    web = web_of(request)
+    try:
+        return await run(web.container, accounts.get_account, web.container.deps, session.account)
+    except AccountNotFound:
+        raise LoginRequired from None
+
+
+def _kind(value: str) -> ContactKind:
+    if value not in _KINDS:
+        raise PageNotFound
+    return _KINDS[value]
+
+
+def _contact(view: accounts.AccountView, kind: ContactKind) -> accounts.ContactView | None:
+    return next((c for c in view.contacts if c.contact.kind is kind), None)
+
+
+def _done(request: Request) -> str | None:
+    value = request.query_params.get("done")
+    return value if value in _DONE else None
+
+
+@router.get("/session/{token}")
+async def open_session(request: Request, token: str) -> Response:
+    """Open an account-session link: one use, five minutes, then a cookie and the dashboard."""
+    web = web_of(request)
+    try:
+        external_id = await run(web.container, redeem_session_link, web.container.deps, token)
+    except SessionLinkInvalid:
+        return web.render(request, "link_invalid.html", {}, status=410)
+    session = WebSession.signed_in(external_id, web.container.deps.clock.now())
+    request.scope["cg.session"] = session
+    return web.redirect(request, "/seller")
+
+
+@router.get("")
+async def health(request: Request) -> Response:
+    web = web_of(request)
+    session = web.seller(request)
+    view = await _account(request, session)
+    state = await run(web.container, compliance.get_compliance, web.container.deps,
+                      session.account)
+    t = web.translator(session, view.account)
+    req_reasons = {r.reason for r in state.compliance.requirements}
+    other_reasons = [r for r in state.eligibility_reasons if r not in req_reasons]
+    return web.render(request, "health.html", {
+        "account": view.account, "state": state, "contacts": {c.contact.kind: c for c in view.contacts},
+        "open_requirements": [r for r in state.compliance.requirements
+                              if r.state.value != "compliant"],
+        "other_reasons": other_reasons, "now": web.container.deps.clock.now(),
+        "done": _done(request), "error": request.query_params.get("error") == "snooze",
+    }, t=t)
+
+
+@router.post("/reminders/{kind}/snooze")
+async def snooze(request: Request, kind: str) -> Response:
+    web = web_of(request)
+    session = web.seller(request)
+    await web.check_csrf(request)
+    try:
+        await run(web.container, compliance.snooze_reminder, web.container.deps,
+                  session.account, _kind(kind))
+    except (Conflict, NotFound):
+        return web.redirect(request, "/seller?error=snooze")
+    return web.redirect(request, "/seller?done=snoozed")
+
+
+@router.get("/contacts")
+async def contacts(request: Request) -> Response:
+    web = web_of(request)
+    session = web.seller(request)
+    view = await _account(request, session)
+    return web.render(request, "contacts.html", {
+        "account": view.account, "contacts": view.contacts, "kinds": list(ContactKind),
+        "by_kind": {c.contact.kind: c for c in view.contacts}, "done": _done(request),
+        "done_kind": request.query_params.get("kind"),
+    }, t=web.translator(session, view.account))
+
+
+@router.api_route("/contacts/{kind}/edit", methods=["GET", "POST"])
+async def edit_contact(request: Request, kind: str) -> Response:
+    web = web_of(request)
+    session = web.seller(request)
+    contact_kind = _kind(kind)
+    view = await _account(request, session)
+    context: dict[str, Any] = {"account": view.account, "kind": contact_kind,
+                               "current": _contact(view, contact_kind), "error": None, "value": ""}
+    t = web.translator(session, view.account)
+    if request.method == "POST":
+        form = await web.check_csrf(request)
+        context["value"] = form.get("value", "")[:320]
+        try:
+            await run(web.container, accounts.set_contact, web.container.deps, session.account,
+                      contact_kind, context["value"])
+        except ValidationFailed as exc:
+            context["error"] = exc.errors[0].message if exc.errors else exc.detail
+            return web.render(request, "contact_edit.html", context, status=422, t=t)
+        return web.redirect(request, f"/seller/contacts/{contact_kind.value}/verify?done=saved")
+    return web.render(request, "contact_edit.html", context, t=t)
+
+
+@router.api_route("/contacts/{kind}/verify", methods=["GET", "POST"])
+async def start(request: Request, kind: str) -> Response:
+    web = web_of(request)
+    session = web.seller(request)
+    contact_kind = _kind(kind)
+    view = await _account(request, session)
+    current = _contact(view, contact_kind)
+    if current is None:
+        return web.redirect(request, f"/seller/contacts/{contact_kind.value}/edit")
+    t = web.translator(session, view.account)
+    context: dict[str, Any] = {"account": view.account, "kind": contact_kind, "current": current,
+                               "error": None, "retry_after": None, "done": _done(request),
+                               "open_id": session.verifications.get(contact_kind.value)}
+    if request.method == "GET":
+        return web.render(request, "verify_start.html", context, t=t)
+    form = await web.check_csrf(request)
+    channel = form.get("channel") or None
+    if channel not in {c.value for c in Channel} | {None}:
+        channel = None
+    try:
+        started = await run(web.container, verification.start_verification, web.container.deps,
+                            account=session.account, contact=contact_kind,
+                            channel=Channel(channel) if channel else None)
+    except RateLimited as exc:
+        context["retry_after"] = exc.retry_after_seconds
+        return web.render(request, "verify_start.html", context, status=429, t=t)
+    except ChannelNotAllowed:
+        context["error"] = "channel"
+        return web.render(request, "verify_start.html", context, status=422, t=t)
+    except ContactNotFound:
+        return web.redirect(request, f"/seller/contacts/{contact_kind.value}/edit")
+    session.verifications[contact_kind.value] = started.id
+    session.changed = True
+    return web.redirect(request, f"/seller/verifications/{started.id}?done=sent")
+
+
+async def _own_verification(request: Request, session: WebSession,
+                            verification_id: str) -> verification.VerificationView | None:
+    """The verification if it belongs to the session's account; None otherwise (shown as 404)."""
+    web = web_of(request)
+    if not verification_id.startswith("vrf_") or len(verification_id) > 40:
+        return None
+    try:
+        found = await run(web.container, verification.get_verification, web.container.deps,
+                          verification_id)
+    except VerificationNotFound:
+        return None
+    return found if found.account_external_id == session.account else None
+
+
+def _not_found(request: Request) -> Response:
+    raise PageNotFound
+
+
+@router.get("/verifications/{verification_id}")
+async def code_page(request: Request, verification_id: str) -> Response:
+    web = web_of(request)
+    session = web.seller(request)
+    found = await _own_verification(request, session, verification_id)
+    if found is None:
+        return _not_found(request)
+    return await _code_page(request, session, found, problem=None, done=_done(request))
+
+
+async def _code_page(request: Request, session: WebSession, view: verification.VerificationView,
+                     *, problem: str | None, done: str | None = None,
+                     retry_after: int | None = None, status: int = 200) -> Response:
+    web = web_of(request)
+    account = await _account(request, session)
+    now = web.container.deps.clock.now()
+    wait = max(0, int((view.resend_available_at - now).total_seconds() + 0.999))
+    return web.render(request, "verify_code.html", {
+        "account": account.account, "v": view, "problem": problem, "done": done,
+        "resend_wait": retry_after if retry_after is not None else wait,
+        "open": view.status is ChallengeStatus.PENDING and view.attempts_left > 0,
+    }, status=status, t=web.translator(session, account.account))
+
+
+@router.post("/verifications/{verification_id}/check")
+async def check(request: Request, verification_id: str) -> Response:
+    web = web_of(request)
+    session = web.seller(request)
+    form = await web.check_csrf(request)
+    found = await _own_verification(request, session, verification_id)
+    if found is None:
+        return _not_found(request)
+    try:
+        result = await run(web.container, verification.check_code, web.container.deps,
+                           verification_id, form.get("code", "")[:40])
+    except ValidationFailed:
+        return await _code_page(request, session, found, problem="format", status=422)
+    except VerificationClosed:
+        return web.redirect(request, "/seller/contacts")
+    if result.status is ChallengeStatus.APPROVED:
+        session.verifications.pop(result.contact_kind.value, None)
+        session.changed = True
+        return web.redirect(request, f"/seller/contacts?done=verified&kind={result.contact_kind.value}")
+    problem = {ChallengeStatus.LOCKED: "locked", ChallengeStatus.EXPIRED: "expired"}.get(
+        result.status, "wrong")
+    return await _code_page(request, session, result, problem=problem, status=422)
+
+
+@router.post("/verifications/{verification_id}/resend")
+async def resend(request: Request, verification_id: str) -> Response:
+    web = web_of(request)
+    session = web.seller(request)
+    await web.check_csrf(request)
+    found = await _own_verification(request, session, verification_id)
+    if found is None:
+        return _not_found(request)
+    try:
+        await run(web.container, verification.resend_code, web.container.deps, verification_id)
+    except RateLimited as exc:
+        return await _code_page(request, session, found, problem="rate_limited",
+                                retry_after=exc.retry_after_seconds, status=429)
+    except VerificationClosed:
+        return await _code_page(request, session, found, problem="closed", status=409)
+    return web.redirect(request, f"/seller/verifications/{verification_id}?done=resent")
+
+
+@router.get("/messages")
+async def messages(request: Request) -> Response:
+    web = web_of(request)
+    session = web.seller(request)
+    view = await _account(request, session)
+    t = web.translator(session, view.account)
+    notices = await run(web.container, message_center.list_notices, web.container.deps,
+                        session.account, locale=t.lang)
+    ref = request.query_params.get("ref", "").strip()[:20]
+    lookup = None
+    if ref:
+        wanted = ref.upper()
+        lookup = next((n for n in notices if n.reference == wanted), False)
+    return web.render(request, "messages.html", {
+        "account": view.account, "notices": notices, "ref": ref, "lookup": lookup}, t=t)
+
+
+@router.api_route("/security-phrase", methods=["GET", "POST"])
+async def security_phrase(request: Request) -> Response:
+    web = web_of(request)
+    session = web.seller(request)
+    view = await _account(request, session)
+    t = web.translator(session, view.account)
+    context: dict[str, Any] = {"account": view.account, "error": None, "done": _done(request),
+                               "value": view.account.security_phrase or ""}
+    if request.method == "POST":
+        form = await web.check_csrf(request)
+        context["value"] = form.get("security_phrase", "")[:200]
+        try:
+            await run(web.container, accounts.set_security_phrase, web.container.deps,
+                      session.account, context["value"])
+        except ValidationFailed as exc:
+            context["error"] = exc.detail
+            return web.render(request, "security_phrase.html", context, status=422, t=t)
+        return web.redirect(request, "/seller/security-phrase?done=phrase")
+    return web.render(request, "security_phrase.html", context, t=t)
+
+
+@router.post("/language")
+async def language(request: Request) -> Response:
+    web = web_of(request)
+    session = web.session(request)
+    form = await web.check_csrf(request)
+    lang = form.get("lang")
+    if lang in SUPPORTED_LOCALES:
+        session.lang = lang
+        session.changed = True
+    back = form.get("next") or "/seller"
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:
+        back = "/seller"
+    return web.redirect(request, back)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    web = web_of(request)
+    await web.check_csrf(request)
+    session = WebSession.anonymous(web.container.deps.clock.now())
+    request.scope["cg.session"] = session
+    return web.render(request, "signed_out.html", {"logged_out": True})

@@ -1,0 +1,88 @@
+"""Seller sessions in a signed cookie: the account, a CSRF secret, the language, open challenges.
+
+The cookie is HMAC-SHA256-signed with a key derived from the secret key (nothing secret is
+inside: the CSRF secret only has to be unguessable by other sites, and the cookie is
+HTTP-only). Sessions expire ``session_hours`` after sign-in; signing in again replaces them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from contactguard.adapters.crypto import derive_key
+
+
+@dataclass(slots=True)
+class WebSession:
+    account: str | None
+    csrf: str
+    issued_at: int
+    lang: str | None = None
+    verifications: dict[str, str] = field(default_factory=dict)  # contact kind -> challenge id
+    changed: bool = False
+
+    @classmethod
+    def anonymous(cls, now: datetime) -> WebSession:
+        return cls(account=None, csrf=secrets.token_urlsafe(24), issued_at=int(now.timestamp()),
+                   changed=True)
+
+    @classmethod
+    def signed_in(cls, account: str, now: datetime, lang: str | None = None) -> WebSession:
+        return cls(account=account, csrf=secrets.token_urlsafe(24),
+                   issued_at=int(now.timestamp()), lang=lang, changed=True)
+
+    def csrf_ok(self, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(self.csrf.encode(), (token or "").encode())
+
+
+class SessionCodec:
+    """Turns a :class:`WebSession` into a cookie value and back, refusing forged or old ones."""
+
+    def __init__(self, secret_key: str, *, lifetime: timedelta, secure: bool) -> None:
+        self._key = derive_key(secret_key, "web-session/v1")
+        self.lifetime = lifetime
+        self.secure = secure
+        # __Host- cookies must be Secure, host-only and for path /: the browser enforces it.
+        self.cookie_name = "__Host-cg_session" if secure else "cg_session"
+
+    def dumps(self, session: WebSession) -> str:
+        payload: dict[str, Any] = {"a": session.account, "c": session.csrf,
+                                   "i": session.issued_at, "l": session.lang,
+                                   "v": session.verifications}
+        body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+        return f"{body}.{_b64(self._sign(body))}"
+
+    def loads(self, value: str | None, now: datetime) -> WebSession | None:
+        if not value or value.count(".") != 1 or len(value) > 4000:
+            return None
+        body, signature = value.split(".")
+        try:
+            if not hmac.compare_digest(_unb64(signature), self._sign(body)):
+                return None
+            data = json.loads(_unb64(body))
+            issued = int(data["i"])
+            session = WebSession(account=data["a"], csrf=str(data["c"]), issued_at=issued,
+                                 lang=data.get("l"), verifications=dict(data.get("v") or {}))
+        except (ValueError, KeyError, TypeError):
+            return None
+        if not 0 <= now.timestamp() - issued < self.lifetime.total_seconds():
+            return None
+        return session
+
+    def _sign(self, body: str) -> bytes:
+        return hmac.new(self._key, body.encode(), hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

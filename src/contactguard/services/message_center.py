@@ -1,0 +1,71 @@
+"""The seller's message center: every notice sent to an account, with its reference code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from contactguard.domain.messages import MessageStatus
+from contactguard.domain.notices import notice_title
+from contactguard.errors import AccountNotFound, NotFound
+from contactguard.services.deps import Deps
+
+#: Messages superseded or dropped before sending were never sent to the seller.
+_NOT_SENT = {MessageStatus.CANCELED.value, MessageStatus.EXPIRED.value}
+_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One notice: the deliveries sharing a reference (e.g. an email and its in-app copy)."""
+
+    reference: str
+    kind: str
+    title: str
+    created_at: datetime
+    channels: tuple[str, ...]
+    statuses: tuple[str, ...]
+    params: dict[str, Any]
+
+
+def list_notices(deps: Deps, external_id: str, *, locale: str | None = None) -> list[Notice]:
+    """The account's notices, newest first, titled in ``locale`` (default: the account's).
+
+    Only safe parameters are read; codes and other secrets never leave the outbox.
+    Raises AccountNotFound.
+    """
+    with deps.reader() as uow:
+        account = uow.accounts.by_external_id(external_id)
+        if account is None:
+            raise AccountNotFound(f"no account with external_id '{external_id}'")
+        rows = uow.outbox.for_account(account.id, limit=_LIMIT)
+    lang = locale or account.locale
+    grouped: dict[str, list[Any]] = {}
+    for row in rows:
+        if row.status not in _NOT_SENT:
+            grouped.setdefault(row.reference, []).append(row)
+    notices = []
+    for reference, group in grouped.items():
+        first = min(group, key=lambda r: (r.created_at, r.id))
+        params = dict(first.params or {})
+        notices.append(Notice(
+            reference=reference, kind=first.kind,
+            title=notice_title(first.kind, params, lang), created_at=first.created_at,
+            channels=tuple(dict.fromkeys(r.channel for r in group)),
+            statuses=tuple(r.status for r in group), params=params))
+    notices.sort(key=lambda n: n.created_at, reverse=True)
+    return notices
+
+
+def find_notice(deps: Deps, external_id: str, reference: str, *,
+                locale: str | None = None) -> Notice:
+    """One of the account's notices by its reference code (``CG-7KQ4-M9XD``, any case).
+
+    Raises AccountNotFound, NotFound (no such notice for this account).
+    """
+    wanted = reference.strip().upper()
+    for notice in list_notices(deps, external_id, locale=locale):
+        if notice.reference == wanted:
+            return notice
+    raise NotFound(f"no notice '{reference[:20]}' for this account")

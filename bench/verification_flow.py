@@ -26,7 +26,8 @@ import httpx
 CODE = "246810"
 
 
-def serve(db_dir: str, port: int, ready: multiprocessing.synchronize.Event) -> None:
+def serve(db_dir: str, port: int, ready: multiprocessing.synchronize.Event,
+          accounts: int = 20000) -> None:
     import uvicorn
 
     from contactguard.adapters.db.migrate import upgrade
@@ -45,7 +46,7 @@ def serve(db_dir: str, port: int, ready: multiprocessing.synchronize.Event) -> N
     key = create_api_key(container.deps, "bench").secret
     upsert_accounts(container.deps, [
         AccountInput(external_id=f"b{i}", name=f"Bench {i}", country="US",
-                     contacts={"emergency_email": f"b{i}@example.com"}) for i in range(20000)])
+                     contacts={"emergency_email": f"b{i}@example.com"}) for i in range(accounts)])
     Path(db_dir, "bench_key").write_text(key)
     ready.set()
     uvicorn.run(create_app(container, own_container=True), host="127.0.0.1", port=port,

@@ -42,8 +42,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import loadgen  # noqa: E402
-from loadgen import Conn, HTTPError  # noqa: E402
+import loadgen
+from loadgen import Conn, HTTPError
 
 BENCH = Path(__file__).resolve().parent
 ALLAUTH_DIR = BENCH / "allauth"
@@ -161,7 +161,7 @@ def tree_cpu_seconds(pid: int) -> float:
 
 class Target:
     def __init__(self, name: str, port: int, pid: int, scenario: loadgen.Scenario,
-                 counter: Callable[[], int]) -> None:
+                 counter: IndexCounter) -> None:
         self.name, self.port, self.pid = name, port, pid
         self.scenario, self.counter = scenario, counter
 
@@ -174,21 +174,31 @@ def load(target: Target, scenario: loadgen.Scenario, clients: int, seconds: floa
         raw = asyncio.run(loadgen.drive(HOST, target.port, scenario, clients=clients,
                                         seconds=seconds, next_index=target.counter))
     else:
-        # Each process takes its own block of indexes from the shared counter.
-        blocks = [[target.counter() for _ in range(50_000)] for _ in range(procs)]
+        # Process p takes indexes base+p, base+p+procs, ...; the counter then moves past
+        # the furthest one used, so no account/user is reused across processes or runs.
+        base = target.counter.value
         ctx = multiprocessing.get_context("fork")
         queue = ctx.Queue()
 
-        def child(block: list[int], share: int) -> None:
-            it = iter(block)
-            queue.put(asyncio.run(loadgen.drive(HOST, target.port, scenario, clients=share,
-                                                seconds=seconds, next_index=lambda: next(it))))
+        def child(p: int, share: int) -> None:
+            local = itertools.count()
+            used = [0]
+
+            def next_index() -> int:
+                used[0] = next(local)
+                return (base + p + procs * used[0]) % target.counter.modulo
+
+            raw = asyncio.run(loadgen.drive(HOST, target.port, scenario, clients=share,
+                                            seconds=seconds, next_index=next_index))
+            queue.put((raw, used[0] + 1))
 
         shares = [clients // procs + (i < clients % procs) for i in range(procs)]
-        children = [ctx.Process(target=child, args=(blocks[i], shares[i])) for i in range(procs)]
+        children = [ctx.Process(target=child, args=(i, shares[i])) for i in range(procs)]
         for c in children:
             c.start()
-        raw = loadgen.merge([queue.get() for _ in children])
+        outcomes = [queue.get() for _ in children]
+        target.counter.value += procs * max(used for _, used in outcomes)
+        raw = loadgen.merge([r for r, _ in outcomes])
         for c in children:
             c.join()
     result = loadgen.summarize(*raw)
@@ -201,6 +211,10 @@ def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
         load(target, target.scenario, args.clients, args.warmup, args.client_procs)
     hello = load(target, loadgen.hello, args.clients, args.hello_seconds, args.client_procs)
     flows = load(target, target.scenario, args.clients, args.seconds, args.client_procs)
+    if target.counter.value > target.counter.modulo:
+        print(f"warning: {target.name} wrapped around its {target.counter.modulo} accounts; "
+              "reused ones may hit per-contact cooldowns (raise --accounts)",
+              file=sys.stderr, flush=True)
     flows["healthz_req_per_s"] = hello["req_per_s"]
     flows["healthz_client_cpu_us_per_req"] = hello["client_cpu_us_per_req"]
     return flows
@@ -224,9 +238,16 @@ def rounded(d: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in d.items()}
 
 
-def counter(accounts: int) -> Callable[[], int]:
-    it = itertools.count()
-    return lambda: next(it) % accounts
+class IndexCounter:
+    """Hands out account/user numbers in order, wrapping at ``modulo`` (the seeded count)."""
+
+    def __init__(self, modulo: int) -> None:
+        self.value = 0
+        self.modulo = modulo
+
+    def __call__(self) -> int:
+        index, self.value = self.value, self.value + 1
+        return index % self.modulo
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -259,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
                 aa_dir = os.path.join(tmp, "allauth")
                 os.mkdir(aa_dir)
                 seed_allauth(bin_dir, aa_dir, args.accounts)
-                aa_counter = counter(args.accounts)  # shared: same database for 1 and 2 workers
+                aa_counter = IndexCounter(args.accounts)  # shared: same database for 1 and 2 workers
                 for n, workers in enumerate(worker_counts, start=1):
                     proc = start_gunicorn(bin_dir, aa_dir, args.port + n, workers)
                     cleanup.append(lambda p=proc: (p.terminate(), p.wait(10)))
@@ -274,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
                 wait_http(args.port)
                 key = Path(cg_dir, "bench_key").read_text()
                 targets.insert(0, Target("contactguard", args.port, server.pid,
-                                         contactguard_flow(key), counter(args.accounts)))
+                                         contactguard_flow(key), IndexCounter(args.accounts)))
             if not args.no_calibrate:
                 print(json.dumps(calibrate(targets[0], args)), flush=True)
 

@@ -34,8 +34,8 @@ def serve(db_dir: str, port: int, ready: multiprocessing.synchronize.Event,
     from contactguard.bootstrap import bootstrap
     from contactguard.config import load_settings
     from contactguard.entrypoints.api.app import create_app
-    from contactguard.services.apikeys import create_api_key
     from contactguard.services.accounts import AccountInput, upsert_accounts
+    from contactguard.services.apikeys import create_api_key
 
     os.environ.update({"CONTACTGUARD_DEV": "1", "CONTACTGUARD_VAR_DIR": db_dir,
                        "CONTACTGUARD_LOG_LEVEL": "WARNING"})

@@ -13,7 +13,7 @@ from django.db.backends.signals import connection_created
 
 BENCH_DIR = Path(os.environ.get("ALLAUTH_BENCH_DIR", "/tmp/allauth-bench"))
 
-SECRET_KEY = "bench-only-not-secret"  # noqa: S105
+SECRET_KEY = "bench-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 ROOT_URLCONF = "benchsite.urls"

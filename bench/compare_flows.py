@@ -68,10 +68,11 @@ def ensure_allauth_venv() -> Path:
     return ALLAUTH_VENV / "bin"
 
 
-def seed_allauth(bin_dir: Path, db_dir: str, users: int) -> None:
+def seed_allauth(bin_dir: Path, db_dir: str, users: int) -> subprocess.Popen:
+    """Start migrating + seeding the allauth database (runs while ContactGuard seeds)."""
     env = {**os.environ, "ALLAUTH_BENCH_DIR": db_dir}
-    subprocess.run([str(bin_dir / "python"), str(ALLAUTH_DIR / "seed.py"), str(users)],
-                   check=True, env=env, stdout=subprocess.DEVNULL)
+    return subprocess.Popen([str(bin_dir / "python"), str(ALLAUTH_DIR / "seed.py"), str(users)],
+                            env=env, stdout=subprocess.DEVNULL)
 
 
 def start_gunicorn(bin_dir: Path, db_dir: str, port: int, workers: int) -> subprocess.Popen:
@@ -257,9 +258,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--hello-seconds", type=float, default=3)
-    parser.add_argument("--accounts", type=int, default=60_000,
+    parser.add_argument("--accounts", type=int, default=30_000,
                         help="accounts/users seeded on each side; each flow takes the next one "
-                             "(ContactGuard allows a new code to a contact only 30 s after the last)")
+                             "(ContactGuard allows a new code to a contact 30 s after the first, "
+                             "60 s after the second...)")
     parser.add_argument("--allauth-workers", default="1",
                         help="comma list of gunicorn sync worker counts to measure, e.g. 1,2")
     parser.add_argument("--client-procs", type=int, default=1,
@@ -275,18 +277,14 @@ def main(argv: list[str] | None = None) -> None:
     cleanup: list[Callable[[], None]] = []
     with tempfile.TemporaryDirectory(prefix="bench-flows-") as tmp:
         try:
+            seeding = None
+            setup_started = time.monotonic()
             if args.only != "contactguard":
                 bin_dir = ensure_allauth_venv()
                 aa_dir = os.path.join(tmp, "allauth")
                 os.mkdir(aa_dir)
-                seed_allauth(bin_dir, aa_dir, args.accounts)
-                aa_counter = IndexCounter(args.accounts)  # shared: same database for 1 and 2 workers
-                for n, workers in enumerate(worker_counts, start=1):
-                    proc = start_gunicorn(bin_dir, aa_dir, args.port + n, workers)
-                    cleanup.append(lambda p=proc: (p.terminate(), p.wait(10)))
-                    wait_http(args.port + n)
-                    targets.append(Target(f"allauth_{workers}w", args.port + n, proc.pid,
-                                          allauth_flow, aa_counter))
+                seeding = seed_allauth(bin_dir, aa_dir, args.accounts)
+                cleanup.append(lambda: seeding.poll() is None and seeding.kill())
             if args.only != "allauth":
                 cg_dir = os.path.join(tmp, "contactguard")
                 os.mkdir(cg_dir)
@@ -294,8 +292,20 @@ def main(argv: list[str] | None = None) -> None:
                 cleanup.append(lambda: (server.terminate(), server.join(10)))
                 wait_http(args.port)
                 key = Path(cg_dir, "bench_key").read_text()
-                targets.insert(0, Target("contactguard", args.port, server.pid,
-                                         contactguard_flow(key), IndexCounter(args.accounts)))
+                targets.append(Target("contactguard", args.port, server.pid,
+                                      contactguard_flow(key), IndexCounter(args.accounts)))
+            if seeding is not None:
+                if seeding.wait() != 0:
+                    sys.exit("seeding the allauth database failed")
+                aa_counter = IndexCounter(args.accounts)  # shared: same database for 1 and 2 workers
+                for n, workers in enumerate(worker_counts, start=1):
+                    proc = start_gunicorn(bin_dir, aa_dir, args.port + n, workers)
+                    cleanup.append(lambda p=proc: (p.terminate(), p.wait(10)))
+                    wait_http(args.port + n)
+                    targets.append(Target(f"allauth_{workers}w", args.port + n, proc.pid,
+                                          allauth_flow, aa_counter))
+            print(f"setup (seeding {args.accounts} accounts per side, servers up): "
+                  f"{time.monotonic() - setup_started:.0f} s", file=sys.stderr, flush=True)
             if not args.no_calibrate:
                 print(json.dumps(calibrate(targets[0], args)), flush=True)
 

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -117,11 +118,12 @@ def contactguard_flow(key: str) -> loadgen.Scenario:
     return flow
 
 
-def start_contactguard(db_dir: str, port: int, accounts: int) -> multiprocessing.Process:
+def start_contactguard(db_dir: str, port: int, accounts: int,
+                       start_worker: bool = True) -> multiprocessing.Process:
     from verification_flow import serve
 
     ready = multiprocessing.Event()
-    server = multiprocessing.Process(target=serve, args=(db_dir, port, ready, accounts),
+    server = multiprocessing.Process(target=serve, args=(db_dir, port, ready, accounts, start_worker),
                                      daemon=True)
     server.start()
     if not ready.wait(600):
@@ -273,6 +275,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", choices=("both", "contactguard", "allauth"), default="both")
     parser.add_argument("--no-calibrate", action="store_true",
                         help="skip the lean-client vs httpx comparison on /healthz")
+    parser.add_argument("--diagnose-no-worker", action="store_true",
+                        help="diagnostic only, not a fair comparison: run ContactGuard without its "
+                             "in-process outbox worker (codes stay in the outbox, never rendered)")
     parser.add_argument("--port", type=int, default=8190, help="ContactGuard; allauth uses +1, +2...")
     args = parser.parse_args(argv)
     worker_counts = [int(w) for w in args.allauth_workers.split(",")] if args.only != "contactguard" else []
@@ -292,7 +297,8 @@ def main(argv: list[str] | None = None) -> None:
             if args.only != "allauth":
                 cg_dir = os.path.join(tmp, "contactguard")
                 os.mkdir(cg_dir)
-                server = start_contactguard(cg_dir, args.port, args.accounts)
+                server = start_contactguard(cg_dir, args.port, args.accounts,
+                                            start_worker=not args.diagnose_no_worker)
                 cleanup.append(lambda: (server.terminate(), server.join(10)))
                 wait_http(args.port)
                 key = Path(cg_dir, "bench_key").read_text()
@@ -345,7 +351,8 @@ def main(argv: list[str] | None = None) -> None:
             "healthz_req_per_s", "client_cpu_pct", "server_cpu_pct", "server_cpu_ms_per_flow")
     summary: dict[str, Any] = {
         name: {k: round(statistics.median(r[k] for r in runs), 2) for k in keys}
-        | {"errors_total": sum(r["errors"] for r in runs)}
+        | {"errors_total": sum(r["errors"] for r in runs),
+           "error_kinds_total": dict(sum((Counter(r["error_kinds"]) for r in runs), Counter()))}
         for name, runs in results.items()}
     if ratios:
         summary["ratio_median_of_runs"] = round(statistics.median(ratios), 2)

@@ -27,7 +27,7 @@ CODE = "246810"
 
 
 def serve(db_dir: str, port: int, ready: multiprocessing.synchronize.Event,
-          accounts: int = 20000) -> None:
+          accounts: int = 20000, start_worker: bool = True) -> None:
     import uvicorn
 
     from contactguard.adapters.db.migrate import upgrade
@@ -41,7 +41,7 @@ def serve(db_dir: str, port: int, ready: multiprocessing.synchronize.Event,
                        "CONTACTGUARD_LOG_LEVEL": "WARNING"})
     settings = load_settings()
     upgrade(settings.database_url)
-    container = bootstrap(settings, configure_logs=True)
+    container = bootstrap(settings, configure_logs=True, start_worker=start_worker)
     container.deps.new_code = lambda: CODE  # the bench client knows the code
     key = create_api_key(container.deps, "bench").secret
     upsert_accounts(container.deps, [

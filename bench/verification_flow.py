@@ -26,26 +26,27 @@ import httpx
 CODE = "246810"
 
 
-def serve(db_dir: str, port: int, ready: multiprocessing.synchronize.Event) -> None:
+def serve(db_dir: str, port: int, ready: multiprocessing.synchronize.Event,
+          accounts: int = 20000, start_worker: bool = True) -> None:
     import uvicorn
 
     from contactguard.adapters.db.migrate import upgrade
     from contactguard.bootstrap import bootstrap
     from contactguard.config import load_settings
     from contactguard.entrypoints.api.app import create_app
-    from contactguard.services.apikeys import create_api_key
     from contactguard.services.accounts import AccountInput, upsert_accounts
+    from contactguard.services.apikeys import create_api_key
 
     os.environ.update({"CONTACTGUARD_DEV": "1", "CONTACTGUARD_VAR_DIR": db_dir,
                        "CONTACTGUARD_LOG_LEVEL": "WARNING"})
     settings = load_settings()
     upgrade(settings.database_url)
-    container = bootstrap(settings, configure_logs=True)
+    container = bootstrap(settings, configure_logs=True, start_worker=start_worker)
     container.deps.new_code = lambda: CODE  # the bench client knows the code
     key = create_api_key(container.deps, "bench").secret
     upsert_accounts(container.deps, [
         AccountInput(external_id=f"b{i}", name=f"Bench {i}", country="US",
-                     contacts={"emergency_email": f"b{i}@example.com"}) for i in range(20000)])
+                     contacts={"emergency_email": f"b{i}@example.com"}) for i in range(accounts)])
     Path(db_dir, "bench_key").write_text(key)
     ready.set()
     uvicorn.run(create_app(container, own_container=True), host="127.0.0.1", port=port,

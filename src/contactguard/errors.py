@@ -132,3 +132,10 @@ class PermanentDeliveryError(DeliveryError):
     """Retrying will not help (SMTP 5xx, invalid number, landline cannot receive SMS)."""
 
     code = "delivery-permanent"
+
+
+class TooManyContactChanges(RateLimited):
+    """The account changed its contacts more often in 24 hours than the policy allows."""
+
+    code = "too-many-contact-changes"
+    title = "Too many contact changes"

@@ -57,6 +57,13 @@ class UnitOfWork(Protocol):
     idempotency: Any
     captured: Any
     snoozes: Any
+    policies: Any
+    compliance: Any
+    signals: Any
+    contact_changes: Any
+    webhooks: Any
+    audit: Any
+    outbox_written: bool  # set to wake the outbox worker after commit
 
     def __enter__(self) -> UnitOfWork: ...
 

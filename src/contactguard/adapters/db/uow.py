@@ -9,6 +9,14 @@ from sqlalchemy import Connection, Engine
 
 from contactguard.adapters.db.engine import SQLITE_WRITE
 from contactguard.adapters.db.outbox import OutboxRepository
+from contactguard.adapters.db.policy_repos import (
+    AuditRepository,
+    ComplianceRepository,
+    ContactChangeRepository,
+    PolicyRepository,
+    SignalRepository,
+    WebhookRepository,
+)
 from contactguard.adapters.db.repositories import (
     AccountRepository,
     ApiKeyRepository,
@@ -37,6 +45,12 @@ class SqlUnitOfWork:
     idempotency: IdempotencyRepository
     captured: CapturedMessageRepository
     snoozes: SnoozeRepository
+    policies: PolicyRepository
+    compliance: ComplianceRepository
+    signals: SignalRepository
+    contact_changes: ContactChangeRepository
+    webhooks: WebhookRepository
+    audit: AuditRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
                  on_outbox: Callable[[], None] | None = None) -> None:
@@ -66,6 +80,12 @@ class SqlUnitOfWork:
         self.idempotency = IdempotencyRepository(conn)
         self.captured = CapturedMessageRepository(conn)
         self.snoozes = SnoozeRepository(conn)
+        self.policies = PolicyRepository(conn)
+        self.compliance = ComplianceRepository(conn)
+        self.signals = SignalRepository(conn)
+        self.contact_changes = ContactChangeRepository(conn)
+        self.webhooks = WebhookRepository(conn)
+        self.audit = AuditRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

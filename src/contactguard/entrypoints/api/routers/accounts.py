@@ -11,6 +11,7 @@ from contactguard.domain.contacts import ContactKind
 from contactguard.entrypoints.api.deps import (
     ApiKeyDep,
     ContainerDep,
+    actor_of,
     idempotent,
     json_response,
     run,
@@ -42,7 +43,8 @@ async def upsert_account(body: AccountIn, request: Request, container: Container
                                  time_zone=body.time_zone, contacts=body.contacts or {})
 
     async def handle() -> Response:
-        view, created = await run(container, accounts.upsert_account, container.deps, data)
+        view, created = await run(container, accounts.upsert_account, container.deps, data,
+                                  actor=actor_of(key))
         location = f"/v1/accounts/{view.account.external_id}"
         return json_response(AccountOut.of(view), 201 if created else 200,
                              headers={"Location": location})
@@ -75,5 +77,5 @@ async def set_contact(external_id: ExternalId, kind: ContactKind, body: ContactI
     A changed value must be verified; until then the previous verified value stays in force.
     """
     view = await run(container, accounts.set_contact, container.deps, external_id, kind,
-                     body.value)
+                     body.value, actor=actor_of(key))
     return json_response(ContactOut.of(view))

@@ -11,6 +11,7 @@ from contactguard.domain.contacts import Channel
 from contactguard.entrypoints.api.deps import (
     ApiKeyDep,
     ContainerDep,
+    actor_of,
     idempotent,
     json_response,
     run,
@@ -60,7 +61,7 @@ async def check(verification_id: VerificationId, body: CheckIn, container: Conta
     """``status`` is ``approved``, ``pending`` (wrong code; see ``attempts_left``), ``locked``
     (no attempts left) or ``expired``. A used verification answers 409."""
     view = await run(container, verification.check_code, container.deps, verification_id,
-                     body.code)
+                     body.code, actor=actor_of(key))
     return json_response(VerificationOut.of(view))
 
 

@@ -15,12 +15,19 @@ def record(deps: Deps, uow: UnitOfWork, actor: Actor, action: str, subject: str,
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
     """Append one entry to the chain, in the caller's transaction (commits with the change).
 
+    The append runs just before the commit, so that the chain head is always the last lock a
+    transaction takes (no lock-order cycles with account or contact rows on PostgreSQL).
     Contact values must already be masked (see :func:`contact_snapshot`).
     """
-    seq, prev = uow.audit.lock_head()
-    entry = AuditEntry(seq=seq + 1, at=deps.clock.now(), actor=actor, action=action,
-                       subject=subject, before=before, after=after, prev_hash=prev)
-    uow.audit.append(replace(entry, hash=chain_hash(deps.audit_key, entry)))
+    at = deps.clock.now()
+
+    def append() -> None:
+        seq, prev = uow.audit.lock_head()
+        entry = AuditEntry(seq=seq + 1, at=at, actor=actor, action=action, subject=subject,
+                           before=before, after=after, prev_hash=prev)
+        uow.audit.append(replace(entry, hash=chain_hash(deps.audit_key, entry)))
+
+    uow.before_commit(append)
 
 
 def contact_snapshot(contact: Contact | None) -> dict[str, Any] | None:

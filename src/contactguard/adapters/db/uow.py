@@ -58,6 +58,7 @@ class SqlUnitOfWork:
         self._write = write
         self._on_outbox = on_outbox
         self._callbacks: list[Callable[[], None]] = []
+        self._before: list[Callable[[], None]] = []
         self._conn: Connection | None = None
         self.outbox_written = False
 
@@ -100,6 +101,9 @@ class SqlUnitOfWork:
             conn.close()
 
     def commit(self) -> None:
+        before, self._before = self._before, []
+        for callback in before:  # last statements of the transaction (audit log appends)
+            callback()
         self.connection.commit()
         callbacks, self._callbacks = self._callbacks, []
         if self.outbox_written and self._on_outbox is not None:
@@ -111,7 +115,12 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         self.connection.rollback()
         self._callbacks.clear()
+        self._before.clear()
         self.outbox_written = False
+
+    def before_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` inside the transaction, just before it commits."""
+        self._before.append(callback)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)

@@ -35,6 +35,7 @@ from contactguard.services.compliance import refresh_due_states
 from contactguard.services.delivery import Transports
 from contactguard.services.deps import Branding, Deps
 from contactguard.services.policy import PolicyStore
+from contactguard.services.protection import purge_contact_changes
 from contactguard.worker import BackgroundWorker, PeriodicJob
 
 log = logging.getLogger("contactguard")
@@ -105,7 +106,9 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                             retry_by_channel={Channel.WEBHOOK: WEBHOOK_RETRY},
                             on_outcome={Channel.WEBHOOK: partial(webhooks.delivery_outcome, deps)})
     periodic = [PeriodicJob("compliance-refresh", settings.compliance_refresh_seconds,
-                            partial(refresh_due_states, deps))]
+                            partial(refresh_due_states, deps)),
+                PeriodicJob("contact-changes-purge", 3600.0,
+                            partial(purge_contact_changes, deps))]
     container = Container(settings=settings, engine=engine, deps=deps, transports=transports,
                           authenticator=ApiKeyAuthenticator(deps), periodic_jobs=periodic)
     container_ref.append(container)

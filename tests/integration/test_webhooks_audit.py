@@ -237,3 +237,20 @@ def test_verified_and_locked_verifications_are_signed_events(
     assert receiver.verified[1]["data"]["verification"] == locked.id
     actions = [e["action"] for e in client.get("/v1/audit").json()["data"]]
     assert "verification.approved" in actions and "verification.locked" in actions
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(container: Container) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from contactguard.services.accounts import AccountInput, upsert_account
+
+    def create(n: int) -> None:
+        upsert_account(container.deps, AccountInput(
+            external_id=f"k{n}", name="Shop", country="GB",
+            contacts={"emergency_email": f"k{n}@example.com"}))
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(create, range(30)))
+    report = verify_chain(container.deps)
+    assert report.ok, report.reason
+    assert report.checked == 60  # account.created + contact.added each, no gaps, no forks

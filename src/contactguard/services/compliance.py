@@ -162,7 +162,8 @@ def sync_account(deps: Deps, uow: UnitOfWork, account: Account, actor: Actor = S
     was_state = row.state if row is not None else None
     was_eligible = bool(row.eligible) if row is not None else False
     subject = f"account:{account.external_id}"
-    deadline = compliance.deadline.isoformat() if compliance.deadline else None
+    deadline = (compliance.deadline.isoformat().replace("+00:00", "Z")
+                if compliance.deadline else None)
     if was_state is not None and was_state != compliance.state.value:
         audit.record(deps, uow, actor, "compliance.changed", subject,
                      before={"state": was_state}, after={"state": compliance.state.value})

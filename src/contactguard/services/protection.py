@@ -126,3 +126,11 @@ def _with_kind(contact: Contact | None) -> dict[str, object] | None:
 def _account_snapshot(account: Account) -> dict[str, object]:
     return {"name": account.name, "country": account.country, "locale": account.locale,
             "time_zone": account.time_zone}
+
+
+def purge_contact_changes(deps: Deps) -> int:
+    """A periodic job: forget contact changes older than the 24-hour window."""
+    with deps.uow() as uow:
+        removed = int(uow.contact_changes.purge_before(deps.clock.now() - DAY))
+        uow.commit()
+    return removed

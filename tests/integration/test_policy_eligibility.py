@@ -151,3 +151,29 @@ def test_policy_change_is_applied_by_the_job(client: TestClient, container: Cont
     assert refresh_due_states(container.deps) == 1
     row = client.get("/v1/accounts", params={"state": "action_required"}).json()["data"][0]
     assert row["reasons"] == ["emergency phone is not verified"]
+
+
+def test_the_in_process_worker_runs_the_periodic_refresh(
+        client: TestClient, container: Container, sender: RecordingSender,
+        clock: FrozenClock) -> None:
+    import time
+
+    from contactguard.worker import BackgroundWorker
+
+    make_account(client, "w1", country="GB", email="w1@example.com", phone=MOBILE_GB)
+    verify_all(container, sender, "w1", "w1@example.com", "+447911123456")
+    clock.advance(days=366)
+    assert container.periodic_jobs[0].name == "compliance-refresh"
+    worker = BackgroundWorker(container.deps, container.transports, owner="test",
+                              idle_seconds=0.05, periodic=container.periodic_jobs)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            rows = client.get("/v1/accounts", params={"state": "overdue"}).json()["data"]
+            if rows:
+                break
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert [row["external_id"] for row in rows] == ["w1"]

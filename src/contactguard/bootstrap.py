@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -18,15 +22,23 @@ from contactguard.adapters.db.engine import make_engine
 from contactguard.adapters.db.uow import SqlUnitOfWork
 from contactguard.adapters.delivery.capture import CaptureSender
 from contactguard.adapters.delivery.in_app import InAppSender
+from contactguard.adapters.delivery.webhook import WebhookSender
+from contactguard.adapters.policy_file import read_policy_file
 from contactguard.adapters.templates import MessageRenderer
 from contactguard.config import Settings, load_settings
+from contactguard.domain.compliance import Policy
 from contactguard.domain.contacts import Channel
+from contactguard.domain.webhooks import WEBHOOK_RETRY
 from contactguard.logs import configure_logging
 from contactguard.ports import Clock, Sender
+from contactguard.services import webhooks
 from contactguard.services.apikeys import ApiKeyAuthenticator
+from contactguard.services.compliance import refresh_due_states
 from contactguard.services.delivery import Transports
 from contactguard.services.deps import Branding, Deps
-from contactguard.worker import BackgroundWorker
+from contactguard.services.policy import PolicyStore
+from contactguard.services.protection import purge_contact_changes
+from contactguard.worker import BackgroundWorker, PeriodicJob
 
 log = logging.getLogger("contactguard")
 
@@ -42,6 +54,8 @@ class Container:
     authenticator: ApiKeyAuthenticator
     worker: BackgroundWorker | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    #: Jobs any worker process runs on a timer (the in-process worker, `contactguard worker`).
+    periodic_jobs: list[PeriodicJob] = field(default_factory=list)
 
     def wake_worker(self) -> None:
         if self.worker is not None:
@@ -90,17 +104,31 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                           public_host=settings.public_host),
         allow_unknown_line_types=settings.allow_unknown_line_types,
     )
-    transports = Transports(senders=senders or _senders(settings, write_uow, deps),
-                            renderer=MessageRenderer())
+    # Policy and eligibility, webhooks, audit (issue 5)
+    deps.policy_source = PolicyStore(deps.reader, _file_policy(settings))
+    deps.audit_key = hmac.new(settings.secret_key.encode(), b"contactguard audit chain",
+                              hashlib.sha256).digest()
+    chosen = dict(senders or _senders(settings, write_uow, deps))
+    chosen.setdefault(Channel.IN_APP, InAppSender())  # the message center: local in every mode
+    chosen.setdefault(Channel.WEBHOOK, WebhookSender(
+        write_uow, deps.box, timeout=settings.webhook_timeout_seconds))
+    transports = Transports(senders=chosen, renderer=MessageRenderer(),
+                            retry_by_channel={Channel.WEBHOOK: WEBHOOK_RETRY},
+                            on_outcome={Channel.WEBHOOK: partial(webhooks.delivery_outcome, deps)})
+    periodic = [PeriodicJob("compliance-refresh", settings.compliance_refresh_seconds,
+                            partial(refresh_due_states, deps)),
+                PeriodicJob("contact-changes-purge", 3600.0,
+                            partial(purge_contact_changes, deps))]
     container = Container(settings=settings, engine=engine, deps=deps, transports=transports,
-                          authenticator=ApiKeyAuthenticator(deps))
+                          authenticator=ApiKeyAuthenticator(deps), periodic_jobs=periodic)
     container_ref.append(container)
     run_worker = start_worker if start_worker is not None else settings.run_inprocess_worker
-    if run_worker and not transports.senders:
+    if run_worker and not set(transports.senders) - {Channel.IN_APP, Channel.WEBHOOK}:
         log.warning("no delivery transports are configured: the outbox is kept until a worker "
                     "with transports runs (set CONTACTGUARD_DEV=1 to capture messages locally)")
     elif run_worker:
-        container.worker = BackgroundWorker(deps, transports, owner=worker_name("inproc"))
+        container.worker = BackgroundWorker(deps, transports, owner=worker_name("inproc"),
+                                            periodic=periodic)
         container.worker.start()
     return container
 
@@ -108,6 +136,16 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
 def worker_name(role: str) -> str:
     """An id for leases: host, pid and role, so a stuck lease can be traced to its process."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{role}"
+
+
+def _file_policy(settings: Settings) -> Policy:
+    """The policy file's policy, or the defaults when there is none."""
+    path = settings.policy_file
+    if path is None:
+        path = Path("contactguard.toml")
+        if not path.is_file():
+            return Policy()
+    return read_policy_file(path)
 
 
 def _senders(settings: Settings, uow_factory: Callable[[], SqlUnitOfWork],

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         None, description="Deliver the outbox from a thread of the web process (default: on for SQLite)."
     )
     log_level: str = "INFO"
+    # Policy and eligibility, webhooks, audit (issue 5)
+    policy_file: Path | None = Field(
+        None, description="TOML policy file (default: ./contactguard.toml when it exists).")
+    compliance_refresh_seconds: float = Field(
+        60.0, description="How often the worker moves accounts to due soon / overdue.")
+    webhook_timeout_seconds: float = Field(10.0, description="Timeout of one webhook POST.")
     log_json: bool = Field(True, description="One JSON object per log line.")
     # --- Seller Center (web pages) ---
     frame_ancestors: str = Field(

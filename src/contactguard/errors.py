@@ -140,3 +140,10 @@ class SessionLinkInvalid(ContactGuardError):
     code = "session-link-invalid"
     title = "Link used or expired"
     status = 410
+
+
+class TooManyContactChanges(RateLimited):
+    """The account changed its contacts more often in 24 hours than the policy allows."""
+
+    code = "too-many-contact-changes"
+    title = "Too many contact changes"

@@ -59,6 +59,13 @@ class UnitOfWork(Protocol):
     captured: Any
     snoozes: Any
     session_links: Any
+    policies: Any
+    compliance: Any
+    signals: Any
+    contact_changes: Any
+    webhooks: Any
+    audit: Any
+    outbox_written: bool  # set to wake the outbox worker after commit
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -70,6 +77,8 @@ class UnitOfWork(Protocol):
     def rollback(self) -> None: ...
 
     def after_commit(self, callback: Callable[[], None]) -> None: ...
+
+    def before_commit(self, callback: Callable[[], None]) -> None: ...
 
 
 class Renderer(Protocol):

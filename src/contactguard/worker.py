@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from contactguard.services.delivery import Transports, deliver_due
 from contactguard.services.deps import Deps
@@ -11,17 +14,28 @@ from contactguard.services.deps import Deps
 log = logging.getLogger("contactguard.worker")
 
 
+@dataclass(frozen=True, slots=True)
+class PeriodicJob:
+    """A plain service call run every ``interval`` seconds (e.g. compliance refresh)."""
+
+    name: str
+    interval: float
+    run: Callable[[], object]
+
+
 class BackgroundWorker:
     """Delivers due outbox messages; woken right after a commit that queued one."""
 
     def __init__(self, deps: Deps, transports: Transports, *, owner: str,
-                 idle_seconds: float = 1.0) -> None:
+                 idle_seconds: float = 1.0, periodic: list[PeriodicJob] | None = None) -> None:
         self._deps = deps
         self._transports = transports
         self._owner = owner
         self._idle = idle_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._periodic = list(periodic or [])
+        self._next_run = {job.name: 0.0 for job in self._periodic}
         self._thread = threading.Thread(target=self._run, name="outbox-worker", daemon=True)
 
     def start(self) -> None:
@@ -40,6 +54,7 @@ class BackgroundWorker:
         while not self._stop.is_set():
             self._wake.wait(self._idle)
             self._wake.clear()
+            self._run_periodic()
             try:
                 while not self._stop.is_set():
                     if deliver_due(self._deps, self._transports, owner=self._owner).claimed == 0:
@@ -47,3 +62,13 @@ class BackgroundWorker:
             except Exception:
                 log.exception("outbox worker iteration failed; retrying shortly")
                 self._stop.wait(self._idle)
+
+    def _run_periodic(self) -> None:
+        for job in self._periodic:
+            if self._next_run[job.name] > time.monotonic():
+                continue
+            self._next_run[job.name] = time.monotonic() + job.interval
+            try:
+                job.run()
+            except Exception:
+                log.exception("periodic job %s failed; it runs again later", job.name)

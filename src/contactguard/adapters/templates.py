@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
@@ -25,6 +26,8 @@ class MessageRenderer:
         )
 
     def render(self, message: StoredMessage) -> RenderedMessage:
+        if message.channel is Channel.WEBHOOK:
+            return _render_webhook(message)
         locale = message_locale(message.locale)
         context: dict[str, Any] = {**message.params, **message.secret_params,
                                    "reference": message.reference}
@@ -44,3 +47,10 @@ class MessageRenderer:
         except TemplateNotFound:
             template = self._env.get_template(f"messages/en/{name}")
         return template.render(context)
+
+
+def _render_webhook(message: StoredMessage) -> RenderedMessage:
+    """A webhook's body is its JSON payload; ``reference`` carries the event id (webhook-id)."""
+    body = json.dumps(message.params["payload"], separators=(",", ":"), ensure_ascii=False)
+    return RenderedMessage(channel=Channel.WEBHOOK, to=message.recipient, body=body,
+                           reference=str(message.params["event_id"]), locale="en")

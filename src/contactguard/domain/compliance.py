@@ -31,6 +31,11 @@ class Policy:
     due_soon_window: timedelta = timedelta(days=30)
     snooze_length: timedelta = timedelta(days=3)
     max_snoozes: int = 3
+    # Policy and eligibility (issue 5): platform signals and contact-change protection.
+    #: Minimum value of each platform signal for eligibility, e.g. (("account_health_rating", 200),).
+    min_signals: tuple[tuple[str, float], ...] = ()
+    #: Contact changes an account may make in 24 hours; more are refused.
+    max_contact_changes_per_day: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,3 +126,39 @@ def _requirement(policy: Policy, kind: ContactKind, contact: Contact | None,
         return Requirement(kind, ComplianceState.COMPLIANT,
                            f"{label} is verified{pending_change}", deadline=expires)
     return Requirement(kind, ComplianceState.COMPLIANT, f"{label} is verified", deadline=expires)
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    """Account health assurance eligibility: all requirements met and every signal high enough."""
+
+    eligible: bool
+    reasons: list[str]
+
+
+def eligibility(policy: Policy, compliance: Compliance,
+                signals: Mapping[str, float] | None = None) -> Eligibility:
+    """Eligibility from the requirements and the platform's own signals (missing = not met)."""
+    signals = signals or {}
+    reasons = [r.reason for r in compliance.requirements if not r.is_met]
+    for name, minimum in policy.min_signals:
+        value = signals.get(name)
+        label = name.replace("_", " ")
+        if value is None:
+            reasons.append(f"{label} has not been reported (at least {minimum:g} is required)")
+        elif value < minimum:
+            reasons.append(f"{label} is {value:g}, below the required {minimum:g}")
+    return Eligibility(eligible=not reasons, reasons=reasons)
+
+
+def next_change(policy: Policy, contacts: Mapping[ContactKind, Contact],
+                now: datetime) -> datetime | None:
+    """The next moment at which time alone changes the state (due soon, then overdue)."""
+    moments = []
+    for kind in policy.required:
+        contact = contacts.get(kind)
+        if contact is None or contact.verified_at is None:
+            continue
+        expires = contact.verified_at + policy.reverify_after
+        moments += [m for m in (expires - policy.due_soon_window, expires) if m > now]
+    return min(moments) if moments else None

@@ -29,6 +29,7 @@ class Channel(StrEnum):
     VOICE = "voice"
     EMAIL = "email"
     IN_APP = "in_app"
+    WEBHOOK = "webhook"  # signed events to operators' endpoints (recipient: the endpoint id)
 
 
 CODE_CHANNELS = (Channel.SMS, Channel.VOICE, Channel.EMAIL)

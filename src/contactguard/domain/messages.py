@@ -25,6 +25,8 @@ class MessageStatus(StrEnum):
 
 class MessageKind(StrEnum):
     VERIFICATION_CODE = "verification_code"
+    CONTACT_CHANGED = "contact_changed"  # "if this wasn't you": to the old email + message center
+    WEBHOOK_EVENT = "webhook_event"  # a signed event to an operator's endpoint (channel webhook)
 
 
 def new_reference() -> str:

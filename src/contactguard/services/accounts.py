@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from contactguard import normalize
@@ -13,6 +13,7 @@ from contactguard.domain.accounts import (
     Account,
     is_valid_external_id,
 )
+from contactguard.domain.audit import SYSTEM, Actor
 from contactguard.domain.contacts import (
     Contact,
     ContactKind,
@@ -23,6 +24,7 @@ from contactguard.domain.contacts import (
 from contactguard.domain.locales import DEFAULT_LOCALE
 from contactguard.errors import AccountNotFound, FieldError, ValidationFailed
 from contactguard.ports import UnitOfWork
+from contactguard.services import audit, protection
 from contactguard.services.deps import Deps
 
 
@@ -64,26 +66,28 @@ class _CleanAccount:
     contacts: dict[ContactKind, str]
 
 
-def upsert_account(deps: Deps, data: AccountInput) -> tuple[AccountView, bool]:
+def upsert_account(deps: Deps, data: AccountInput, *,
+                   actor: Actor = SYSTEM) -> tuple[AccountView, bool]:
     """Create the account ``data.external_id`` or update the fields given; returns (view, created).
 
     Contacts given in ``data.contacts`` are set as with :func:`set_contact`.
-    Raises ValidationFailed listing every bad field at once.
+    Raises ValidationFailed listing every bad field at once, TooManyContactChanges.
     """
     clean = _validate(deps, data)
     with deps.uow() as uow:
-        account, created = _write_account(deps, uow, clean)
+        account, created = _write_account(deps, uow, clean, actor)
         uow.commit()
         return _view(deps, uow, account), created
 
 
-def upsert_accounts(deps: Deps, batch: list[AccountInput]) -> list[tuple[str, bool]]:
+def upsert_accounts(deps: Deps, batch: list[AccountInput], *,
+                    actor: Actor = SYSTEM) -> list[tuple[str, bool]]:
     """Write a batch of already-validated inputs in one transaction; returns (id, created)."""
     cleaned = [_validate(deps, item) for item in batch]
     results: list[tuple[str, bool]] = []
     with deps.uow() as uow:
         for clean in cleaned:
-            account, created = _write_account(deps, uow, clean)
+            account, created = _write_account(deps, uow, clean, actor)
             results.append((account.external_id, created))
         uow.commit()
     return results
@@ -100,15 +104,16 @@ def get_account(deps: Deps, external_id: str) -> AccountView:
         return _view(deps, uow, _load(uow, external_id))
 
 
-def set_contact(deps: Deps, external_id: str, kind: ContactKind, raw_value: str) -> ContactView:
+def set_contact(deps: Deps, external_id: str, kind: ContactKind, raw_value: str, *,
+                actor: Actor = SYSTEM) -> ContactView:
     """Set a contact value. A changed value needs verifying; the old verified value stays in force.
 
-    Raises AccountNotFound, ValidationFailed.
+    Raises AccountNotFound, ValidationFailed, TooManyContactChanges.
     """
     with deps.uow() as uow:
         account = _load(uow, external_id)
         value, line_type = _parse_contact(deps, kind, raw_value, account.country, "value")
-        contact = _store_contact(deps, uow, account, kind, value, line_type)
+        contact = _store_contact(deps, uow, account, kind, value, line_type, actor)
         uow.commit()
         open_ids = uow.challenges.open_contact_ids([contact.id], deps.clock.now())
         return ContactView(contact, contact.status(has_open_challenge=contact.id in open_ids))
@@ -133,7 +138,8 @@ def _view(deps: Deps, uow: UnitOfWork, account: Account) -> AccountView:
                                  for c in contacts])
 
 
-def _write_account(deps: Deps, uow: UnitOfWork, clean: _CleanAccount) -> tuple[Account, bool]:
+def _write_account(deps: Deps, uow: UnitOfWork, clean: _CleanAccount,
+                   actor: Actor = SYSTEM) -> tuple[Account, bool]:
     now = deps.clock.now()
     account: Account | None = uow.accounts.by_external_id(clean.external_id)
     created = account is None
@@ -148,7 +154,9 @@ def _write_account(deps: Deps, uow: UnitOfWork, clean: _CleanAccount) -> tuple[A
             external_id=clean.external_id, name=clean.name, country=clean.country,
             locale=clean.locale or DEFAULT_LOCALE,
             time_zone=clean.time_zone or normalize.default_time_zone(clean.country), now=now)
+        before = None
     else:
+        before = replace(account)
         changed = False
         for attr in ("name", "country", "locale", "time_zone"):
             new = getattr(clean, attr)
@@ -157,24 +165,30 @@ def _write_account(deps: Deps, uow: UnitOfWork, clean: _CleanAccount) -> tuple[A
                 changed = True
         if changed:
             uow.accounts.update(account, now)
+    protection.account_written(deps, uow, account, before, actor,  # audit, compliance row
+                               contacts_follow=bool(clean.contacts))
     for kind, raw in clean.contacts.items():
         value, line_type = _parse_contact(deps, kind, raw, account.country, f"contacts.{kind.value}")
-        _store_contact(deps, uow, account, kind, value, line_type)
+        _store_contact(deps, uow, account, kind, value, line_type, actor)
     return account, created
 
 
 def _store_contact(deps: Deps, uow: UnitOfWork, account: Account, kind: ContactKind, value: str,
-                   line_type: LineType | None) -> Contact:
+                   line_type: LineType | None, actor: Actor = SYSTEM) -> Contact:
     now: datetime = deps.clock.now()
     contact: Contact | None = uow.contacts.get(account.id, kind, for_update=True)
     if contact is None:
         new: Contact = uow.contacts.add(account_id=account.id, kind=kind, value=value,
                                         line_type=line_type, now=now)
+        protection.contact_set(deps, uow, account, new, None, actor)  # audit, webhook, compliance
         return new
     if contact.value != value:
+        protection.guard_contact_change(deps, uow, account)  # daily limit; raises
+        previous = replace(contact)
         for challenge_id in uow.challenges.cancel_open(contact.id):
             uow.outbox.cancel_for_challenge(challenge_id)
         uow.contacts.set_value(contact, value, line_type, now)
+        protection.contact_set(deps, uow, account, contact, previous, actor)  # notices too
     return contact
 
 
@@ -236,7 +250,8 @@ _LOOKS_LIKE_LINK = re.compile(r"(://|www\.|\.(com|net|org|cn)\b)", re.IGNORECASE
 _LONG_NUMBER = re.compile(r"\d{6,}")
 
 
-def set_security_phrase(deps: Deps, external_id: str, phrase: str) -> Account:
+def set_security_phrase(deps: Deps, external_id: str, phrase: str, *,
+                        actor: Actor = SYSTEM) -> Account:
     """Set the personal phrase shown in every genuine email to the account holder.
 
     The phrase is 4-60 printable characters and may not look like a link or a code.
@@ -256,7 +271,13 @@ def set_security_phrase(deps: Deps, external_id: str, phrase: str) -> Account:
         raise ValidationFailed(problem, errors=[FieldError("security_phrase", problem, "invalid")])
     with deps.uow() as uow:
         account = _load(uow, external_id)
+        had_phrase = account.security_phrase is not None
         account.security_phrase = clean
         uow.accounts.update(account, deps.clock.now())
+        # The phrase itself stays out of the log: it is what tells genuine emails apart.
+        audit.record(deps, uow, actor, "account.security_phrase_set",
+                     f"account:{account.external_id}",
+                     before={"security_phrase": "set" if had_phrase else "unset"},
+                     after={"security_phrase": "set"})
         uow.commit()
         return account

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -28,6 +28,15 @@ class Transports:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     lease: timedelta = timedelta(seconds=60)
     rng: random.Random = field(default_factory=random.Random)
+    #: Retry policy per channel (e.g. webhooks retry for over 24 h); ``retry`` otherwise.
+    retry_by_channel: Mapping[Channel, RetryPolicy] = field(default_factory=dict)
+    #: Called after each attempt on a channel with the message and its outcome
+    #: (``sent``, ``retried``, ``failed``, ``expired``); webhooks track failing endpoints.
+    on_outcome: Mapping[Channel, Callable[[StoredMessage, str], None]] = field(
+        default_factory=dict)
+
+    def retry_for(self, channel: Channel) -> RetryPolicy:
+        return self.retry_by_channel.get(channel, self.retry)
 
 
 @dataclass(slots=True)
@@ -54,6 +63,13 @@ def deliver_due(deps: Deps, transports: Transports, *, owner: str, limit: int = 
     for message, sealed in claimed:
         outcome = _deliver_one(deps, transports, owner, message, sealed)
         setattr(result, outcome, getattr(result, outcome) + 1)
+        hook = transports.on_outcome.get(message.channel)
+        if hook is not None:
+            try:
+                hook(message, outcome)
+            except Exception:
+                log.exception("delivery outcome hook failed", extra={
+                    "message_ref": message.reference, "channel": message.channel.value})
     return result
 
 
@@ -74,11 +90,12 @@ def _deliver_one(deps: Deps, transports: Transports, owner: str, message: Stored
         rendered = transports.renderer.render(message)
         provider_id = sender.send(rendered)
     except TransientDeliveryError as exc:
-        if transports.retry.gives_up_after(message.attempts):
+        retry = transports.retry_for(message.channel)
+        if retry.gives_up_after(message.attempts):
             _finish(deps, message, owner, MessageStatus.FAILED,
                     error=f"gave up after {message.attempts} attempts: {exc.detail}")
             return "failed"
-        delay = transports.retry.delay(message.attempts, transports.rng)
+        delay = retry.delay(message.attempts, transports.rng)
         with deps.uow() as uow:
             uow.outbox.retry_later(message.id, owner=owner, available_at=deps.clock.now() + delay,
                                    error=exc.detail)

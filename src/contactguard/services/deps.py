@@ -31,11 +31,18 @@ class Deps:
     hasher: CodeHasher
     box: SecretBox
     rules: VerificationRules = field(default_factory=VerificationRules)
-    policy: Policy = field(default_factory=Policy)
+    #: Returns the policy in force (bootstrap: the database version, else the file, cached).
+    policy_source: Callable[[], Policy] = Policy
     branding: Branding = field(default_factory=Branding)
     allow_unknown_line_types: bool = False
     new_code: Callable[[], str] = random_code
     read_uow: Callable[[], UnitOfWork] | None = None
+    audit_key: bytes = b"contactguard-audit-chain"  # bootstrap derives it from the secret key
+
+    @property
+    def policy(self) -> Policy:
+        """The policy in force now."""
+        return self.policy_source()
 
     def reader(self) -> UnitOfWork:
         """A unit of work for reads only (no write lock on SQLite)."""

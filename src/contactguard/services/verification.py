@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from contactguard.domain.accounts import Account
+from contactguard.domain.audit import SYSTEM, Actor
 from contactguard.domain.challenges import (
     Challenge,
     ChallengeStatus,
@@ -34,6 +35,7 @@ from contactguard.errors import (
     VerificationNotFound,
 )
 from contactguard.ports import UnitOfWork
+from contactguard.services import protection
 from contactguard.services.deps import Deps
 from contactguard.services.messages import queue_message
 
@@ -92,7 +94,8 @@ def start_verification(deps: Deps, *, account: str, contact: ContactKind,
         return _view(owner, challenge, now)
 
 
-def check_code(deps: Deps, verification_id: str, raw_code: str) -> VerificationView:
+def check_code(deps: Deps, verification_id: str, raw_code: str, *,
+               actor: Actor = SYSTEM) -> VerificationView:
     """Check a code. The attempt is counted before the comparison; the right code wins once.
 
     Returns the challenge with status ``approved``, ``pending`` (wrong code, attempts left),
@@ -118,6 +121,8 @@ def check_code(deps: Deps, verification_id: str, raw_code: str) -> VerificationV
         elif counted.attempts >= counted.max_attempts:
             uow.challenges.transition(counted.id, ChallengeStatus.LOCKED, now)
             counted.status = ChallengeStatus.LOCKED
+        if counted.status is not ChallengeStatus.PENDING:  # audit, webhooks, compliance
+            protection.verification_finished(deps, uow, owner, counted, actor)
         uow.commit()
         view = _view(owner, counted, now)
         if view.status is ChallengeStatus.APPROVED:

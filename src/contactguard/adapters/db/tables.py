@@ -224,3 +224,97 @@ account_session_links = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_account_session_links_expires_at", "expires_at"),
 )
+
+
+# --- Policy and eligibility, contact-change protection, webhooks, audit log (issue 5) ---
+
+# Every version of the policy set through the API; the newest is in force.
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("document", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# One denormalised row per account so that listing by state is an index range scan.
+# ``deadline`` is never NULL (far future when there is none) so keyset pagination stays simple;
+# ``recheck_at`` is when time alone next changes the state (the periodic job's work list).
+account_compliance = Table(
+    "account_compliance",
+    metadata,
+    Column("account_id", BigId, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("deadline", UTCDateTime(), nullable=False),
+    Column("eligible", Boolean, nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("recheck_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_account_compliance_state_deadline", "state", "deadline", "account_id"),
+    Index("ix_account_compliance_recheck_at", "recheck_at"),
+)
+
+# The platform's own signals about an account (e.g. account_health_rating), for eligibility.
+account_signals = Table(
+    "account_signals",
+    metadata,
+    Column("account_id", BigId, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("signals", JSON, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Changes of an existing contact value: more than the policy allows in 24 hours are refused.
+contact_changes = Table(
+    "contact_changes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("account_id", BigId, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("changed_at", UTCDateTime(), nullable=False),
+    Index("ix_contact_changes_account_id_changed_at", "account_id", "changed_at"),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("url", String(2000), nullable=False),
+    Column("description", String(200), nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("secret", Text, nullable=False),  # the whsec_ signing secret, sealed (Fernet)
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", Text),
+    Column("failure_streak", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Webhook deliveries are outbox rows (channel webhook, recipient = endpoint id).
+Index("ix_outbox_channel_recipient_id", outbox.c.channel, outbox.c.recipient, outbox.c.id)
+
+# Append-only, hash-chained: each row's HMAC covers its content and the previous row's hash.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_id", String(64), nullable=False),
+    Column("actor_label", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("before", JSON),
+    Column("after", JSON),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_subject_seq", "subject", "seq"),
+)
+
+# The chain's head (one row, id 1): serialises appends and catches removal of the newest rows.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)

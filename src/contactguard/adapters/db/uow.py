@@ -10,6 +10,14 @@ from sqlalchemy import Connection, Engine
 
 from contactguard.adapters.db.engine import SQLITE_WRITE
 from contactguard.adapters.db.outbox import OutboxRepository
+from contactguard.adapters.db.policy_repos import (
+    AuditRepository,
+    ComplianceRepository,
+    ContactChangeRepository,
+    PolicyRepository,
+    SignalRepository,
+    WebhookRepository,
+)
 from contactguard.adapters.db.repositories import (
     AccountRepository,
     ApiKeyRepository,
@@ -44,6 +52,12 @@ class SqlUnitOfWork:
     captured: CapturedMessageRepository
     snoozes: SnoozeRepository
     session_links: SessionLinkRepository
+    policies: PolicyRepository
+    compliance: ComplianceRepository
+    signals: SignalRepository
+    contact_changes: ContactChangeRepository
+    webhooks: WebhookRepository
+    audit: AuditRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
                  on_outbox: Callable[[], None] | None = None,
@@ -53,6 +67,7 @@ class SqlUnitOfWork:
         self._write_lock = write_lock if write else None
         self._on_outbox = on_outbox
         self._callbacks: list[Callable[[], None]] = []
+        self._before: list[Callable[[], None]] = []
         self._conn: Connection | None = None
         self.outbox_written = False
 
@@ -78,6 +93,12 @@ class SqlUnitOfWork:
         self.captured = CapturedMessageRepository(conn)
         self.snoozes = SnoozeRepository(conn)
         self.session_links = SessionLinkRepository(conn)
+        self.policies = PolicyRepository(conn)
+        self.compliance = ComplianceRepository(conn)
+        self.signals = SignalRepository(conn)
+        self.contact_changes = ContactChangeRepository(conn)
+        self.webhooks = WebhookRepository(conn)
+        self.audit = AuditRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -95,6 +116,9 @@ class SqlUnitOfWork:
                 self._write_lock.__exit__(None, None, None)
 
     def commit(self) -> None:
+        before, self._before = self._before, []
+        for callback in before:  # last statements of the transaction (audit log appends)
+            callback()
         self.connection.commit()
         callbacks, self._callbacks = self._callbacks, []
         if self.outbox_written and self._on_outbox is not None:
@@ -106,7 +130,12 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         self.connection.rollback()
         self._callbacks.clear()
+        self._before.clear()
         self.outbox_written = False
+
+    def before_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` inside the transaction, just before it commits."""
+        self._before.append(callback)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)

@@ -14,6 +14,9 @@ from contactguard.bootstrap import Container
 from contactguard.entrypoints import web
 from contactguard.entrypoints.api.problems import install_problem_handlers, problem_catalog
 from contactguard.entrypoints.api.routers import account_sessions, accounts, dev, verifications
+from contactguard.entrypoints.api.routers import audit as audit_routes
+from contactguard.entrypoints.api.routers import policy as policy_routes
+from contactguard.entrypoints.api.routers import webhooks as webhook_routes
 from contactguard.errors import NotFound
 
 DESCRIPTION = """
@@ -47,6 +50,9 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
     app.include_router(verifications.router)
     app.include_router(account_sessions.router)
     web.install(app, container)
+    app.include_router(policy_routes.router)
+    app.include_router(webhook_routes.router)
+    app.include_router(audit_routes.router)
     if container.settings.dev:
         app.include_router(dev.router)
     catalog = problem_catalog()

@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from contactguard.bootstrap import Container
+from contactguard.domain.audit import Actor
 from contactguard.entrypoints.api.problems import error_response
 from contactguard.errors import ContactGuardError, Unauthorized
 from contactguard.services import idempotency
@@ -55,6 +56,11 @@ async def api_key(
 
 ContainerDep = Annotated[Container, Depends(get_container)]
 ApiKeyDep = Annotated[ApiKeyInfo, Depends(api_key)]
+
+
+def actor_of(key: ApiKeyInfo) -> Actor:
+    """The audit log's actor for a request made with ``key``."""
+    return Actor.api_key(key.id, key.name)
 
 
 async def idempotent(request: Request, key: ApiKeyInfo,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,6 +34,14 @@ class Problem(BaseModel):
     instance: str | None = None
     errors: list[FieldErrorOut] = Field(default_factory=list)
     retry_after: int | None = Field(None, description="Seconds to wait (429 only).")
+
+
+def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for routes that answer problem details with these statuses
+    (``descriptions`` by ``s<status>``, e.g. ``s429="Cooldown; see Retry-After"``)."""
+    return {status: {"model": Problem, **({"description": descriptions[f"s{status}"]}
+                                           if f"s{status}" in descriptions else {})}
+            for status in statuses}
 
 
 class AccountIn(_In):

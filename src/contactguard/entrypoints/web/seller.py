@@ -100,7 +100,7 @@ async def snooze(request: Request, kind: str) -> Response:
     await web.check_csrf(request)
     try:
         await run(web.container, compliance.snooze_reminder, web.container.deps,
-                  session.account, _kind(kind))
+                  session.account, _kind(kind), actor=session.actor)
     except (Conflict, NotFound):
         return web.redirect(request, "/seller?error=snooze")
     return web.redirect(request, "/seller?done=snoozed")
@@ -132,10 +132,13 @@ async def edit_contact(request: Request, kind: str) -> Response:
         context["value"] = form.get("value", "")[:320]
         try:
             await run(web.container, accounts.set_contact, web.container.deps, session.account,
-                      contact_kind, context["value"])
+                      contact_kind, context["value"], actor=session.actor)
         except ValidationFailed as exc:
             context["error"] = exc.errors[0].message if exc.errors else exc.detail
             return web.render(request, "contact_edit.html", context, status=422, t=t)
+        except RateLimited as exc:  # too many contact changes today
+            context["error"] = exc.detail
+            return web.render(request, "contact_edit.html", context, status=429, t=t)
         return web.redirect(request, f"/seller/contacts/{contact_kind.value}/verify?done=saved")
     return web.render(request, "contact_edit.html", context, t=t)
 
@@ -228,7 +231,7 @@ async def check(request: Request, verification_id: str) -> Response:
         return _not_found(request)
     try:
         result = await run(web.container, verification.check_code, web.container.deps,
-                           verification_id, form.get("code", "")[:40])
+                           verification_id, form.get("code", "")[:40], actor=session.actor)
     except ValidationFailed:
         return await _code_page(request, session, found, problem="format", status=422)
     except VerificationClosed:
@@ -290,7 +293,7 @@ async def security_phrase(request: Request) -> Response:
         context["value"] = form.get("security_phrase", "")[:200]
         try:
             await run(web.container, accounts.set_security_phrase, web.container.deps,
-                      session.account, context["value"])
+                      session.account, context["value"], actor=session.actor)
         except ValidationFailed as exc:
             context["error"] = exc.detail
             return web.render(request, "security_phrase.html", context, status=422, t=t)

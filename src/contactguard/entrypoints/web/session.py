@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from contactguard.adapters.crypto import derive_key
+from contactguard.domain.audit import Actor
 
 
 @dataclass(slots=True)
@@ -37,6 +38,12 @@ class WebSession:
     def signed_in(cls, account: str, now: datetime, lang: str | None = None) -> WebSession:
         return cls(account=account, csrf=secrets.token_urlsafe(24),
                    issued_at=int(now.timestamp()), lang=lang, changed=True)
+
+    @property
+    def actor(self) -> Actor:
+        """The audit-log actor for this session (an id derived from it, never its secret)."""
+        session_id = hashlib.sha256(f"{self.csrf}:{self.issued_at}".encode()).hexdigest()[:16]
+        return Actor.seller(session_id, self.account or "")
 
     def csrf_ok(self, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(self.csrf.encode(), (token or "").encode())

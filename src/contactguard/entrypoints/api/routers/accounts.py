@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
@@ -11,6 +11,7 @@ from contactguard.domain.contacts import ContactKind
 from contactguard.entrypoints.api.deps import (
     ApiKeyDep,
     ContainerDep,
+    actor_of,
     idempotent,
     json_response,
     run,
@@ -21,15 +22,14 @@ from contactguard.entrypoints.api.schemas import (
     ContactIn,
     ContactList,
     ContactOut,
-    Problem,
+    problem_responses,
 )
 from contactguard.services import accounts
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
 ExternalId = Annotated[str, Path(max_length=128, description="The platform's id for the account")]
-_errors: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem}, 404: {"model": Problem}, 422: {"model": Problem}}
+_errors = problem_responses(401, 404, 422)
 
 
 @router.post("", response_model=AccountOut, status_code=201,
@@ -43,7 +43,8 @@ async def upsert_account(body: AccountIn, request: Request, container: Container
                                  time_zone=body.time_zone, contacts=body.contacts or {})
 
     async def handle() -> Response:
-        view, created = await run(container, accounts.upsert_account, container.deps, data)
+        view, created = await run(container, accounts.upsert_account, container.deps, data,
+                                  actor=actor_of(key))
         location = f"/v1/accounts/{view.account.external_id}"
         return json_response(AccountOut.of(view), 201 if created else 200,
                              headers={"Location": location})
@@ -76,5 +77,5 @@ async def set_contact(external_id: ExternalId, kind: ContactKind, body: ContactI
     A changed value must be verified; until then the previous verified value stays in force.
     """
     view = await run(container, accounts.set_contact, container.deps, external_id, kind,
-                     body.value)
+                     body.value, actor=actor_of(key))
     return json_response(ContactOut.of(view))

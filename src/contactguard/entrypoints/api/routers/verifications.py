@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
@@ -11,20 +11,24 @@ from contactguard.domain.contacts import Channel
 from contactguard.entrypoints.api.deps import (
     ApiKeyDep,
     ContainerDep,
+    actor_of,
     idempotent,
     json_response,
     run,
 )
-from contactguard.entrypoints.api.schemas import CheckIn, Problem, VerificationIn, VerificationOut
+from contactguard.entrypoints.api.schemas import (
+    CheckIn,
+    VerificationIn,
+    VerificationOut,
+    problem_responses,
+)
 from contactguard.services import verification
 
 router = APIRouter(prefix="/v1/verifications", tags=["verifications"])
 
 VerificationId = Annotated[str, Path(max_length=64)]
-_errors: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem}, 404: {"model": Problem}, 409: {"model": Problem},
-    422: {"model": Problem},
-    429: {"model": Problem, "description": "Cooldown or hourly cap; see the Retry-After header"}}
+_errors = problem_responses(401, 404, 409, 422, 429,
+                            s429="Cooldown or hourly cap; see the Retry-After header")
 
 
 @router.post("", response_model=VerificationOut, status_code=201, responses=_errors,
@@ -61,7 +65,7 @@ async def check(verification_id: VerificationId, body: CheckIn, container: Conta
     """``status`` is ``approved``, ``pending`` (wrong code; see ``attempts_left``), ``locked``
     (no attempts left) or ``expired``. A used verification answers 409."""
     view = await run(container, verification.check_code, container.deps, verification_id,
-                     body.code)
+                     body.code, actor=actor_of(key))
     return json_response(VerificationOut.of(view))
 
 

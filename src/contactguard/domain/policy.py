@@ -1,0 +1,104 @@
+"""Policy documents: the operator-facing form of a Policy (TOML file or JSON), validated."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from contactguard.domain.compliance import Policy
+from contactguard.domain.contacts import ContactKind
+from contactguard.errors import FieldError, ValidationFailed
+
+SIGNAL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+#: Document key -> (lowest, highest) for the whole-number settings.
+_LIMITS: dict[str, tuple[int, int]] = {
+    "reverify_after_days": (1, 3650),
+    "due_soon_days": (0, 365),
+    "snooze_days": (1, 30),
+    "max_snoozes": (0, 20),
+    "max_contact_changes_per_day": (1, 100),
+}
+KEYS = ("required", *_LIMITS, "min_signals")
+
+
+def policy_to_document(policy: Policy) -> dict[str, Any]:
+    """The policy as the JSON/TOML document operators read and write."""
+    return {
+        "required": [k.value for k in policy.required],
+        "reverify_after_days": policy.reverify_after.days,
+        "due_soon_days": policy.due_soon_window.days,
+        "snooze_days": policy.snooze_length.days,
+        "max_snoozes": policy.max_snoozes,
+        "max_contact_changes_per_day": policy.max_contact_changes_per_day,
+        "min_signals": dict(policy.min_signals),
+    }
+
+
+def policy_from_document(document: Mapping[str, Any], *, prefix: str = "") -> Policy:
+    """Build a Policy; keys left out keep their defaults.
+
+    Raises ValidationFailed naming every bad field (``prefix`` is prepended to field names).
+    """
+    errors: list[FieldError] = []
+    values = policy_to_document(Policy())
+
+    def bad(key: str, message: str, code: str = "invalid") -> None:
+        errors.append(FieldError(f"{prefix}{key}", message, code))
+
+    if not isinstance(document, Mapping):
+        raise ValidationFailed("a policy is an object of settings",
+                               errors=[FieldError(prefix.rstrip(".") or "policy", "expected an object")])
+    for key in document:
+        if key not in KEYS:
+            bad(str(key), f"unknown setting; known settings: {', '.join(KEYS)}", "unknown")
+    required = document.get("required", values["required"])
+    kinds: list[ContactKind] = []
+    if not isinstance(required, list) or not required:
+        bad("required", "a non-empty list of contact kinds")
+    else:
+        for item in required:
+            try:
+                kind = ContactKind(item)
+            except ValueError:
+                choices = ", ".join(k.value for k in ContactKind)
+                bad("required", f"unknown contact kind {item!r}; use {choices}")
+                continue
+            if kind not in kinds:
+                kinds.append(kind)
+    numbers: dict[str, int] = {}
+    for key, (low, high) in _LIMITS.items():
+        value = document.get(key, values[key])
+        if isinstance(value, bool) or not isinstance(value, int):
+            bad(key, "a whole number")
+        elif not low <= value <= high:
+            bad(key, f"must be between {low} and {high}", "out_of_range")
+        else:
+            numbers[key] = value
+    if ("due_soon_days" in numbers and "reverify_after_days" in numbers
+            and numbers["due_soon_days"] >= numbers["reverify_after_days"]):
+        bad("due_soon_days", "must be shorter than reverify_after_days")
+    signals: list[tuple[str, float]] = []
+    raw_signals = document.get("min_signals", {})
+    if not isinstance(raw_signals, Mapping):
+        bad("min_signals", 'an object of signal name -> minimum, e.g. {"account_health_rating": 200}')
+    else:
+        for name, minimum in raw_signals.items():
+            if not SIGNAL_NAME.match(str(name)):
+                bad(f"min_signals.{name}", "signal names are lowercase letters, digits and _")
+            elif isinstance(minimum, bool) or not isinstance(minimum, int | float):
+                bad(f"min_signals.{name}", "a number")
+            else:
+                signals.append((str(name), float(minimum)))
+    if errors:
+        raise ValidationFailed(errors[0].message if len(errors) == 1 else
+                               f"{len(errors)} policy settings are invalid", errors=errors)
+    return Policy(required=tuple(kinds),
+                  reverify_after=timedelta(days=numbers["reverify_after_days"]),
+                  due_soon_window=timedelta(days=numbers["due_soon_days"]),
+                  snooze_length=timedelta(days=numbers["snooze_days"]),
+                  max_snoozes=numbers["max_snoozes"],
+                  max_contact_changes_per_day=numbers["max_contact_changes_per_day"],
+                  min_signals=tuple(sorted(signals)))

@@ -1,0 +1,183 @@
+"""Request and response bodies for policy, eligibility, webhooks and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from contactguard.domain.audit import AuditEntry, ChainReport
+from contactguard.domain.compliance import ComplianceState, Requirement
+from contactguard.domain.contacts import ContactKind
+from contactguard.domain.messages import MessageStatus
+from contactguard.domain.webhooks import WebhookEndpoint
+from contactguard.entrypoints.api.schemas import _In
+from contactguard.services.compliance import AccountCompliance, ComplianceListing, ComplianceRow
+from contactguard.services.webhooks import Delivery
+
+
+class PolicyDocument(BaseModel):
+    """The policy in force. Every setting is optional on PUT (left out: the default)."""
+
+    required: list[ContactKind] = Field(examples=[["emergency_email", "emergency_phone"]])
+    reverify_after_days: int = Field(examples=[365])
+    due_soon_days: int = Field(examples=[30])
+    snooze_days: int = Field(examples=[3])
+    max_snoozes: int = Field(examples=[3])
+    max_contact_changes_per_day: int = Field(examples=[3])
+    min_signals: dict[str, float] = Field(examples=[{"account_health_rating": 200}])
+
+
+class RequirementOut(BaseModel):
+    contact: ContactKind
+    state: ComplianceState
+    reason: str
+    deadline: datetime | None
+    snoozed_until: datetime | None
+    snoozes_left: int
+
+    @classmethod
+    def of(cls, r: Requirement) -> RequirementOut:
+        return cls(contact=r.kind, state=r.state, reason=r.reason, deadline=r.deadline,
+                   snoozed_until=r.snoozed_until, snoozes_left=r.snoozes_left)
+
+
+class EligibilityOut(BaseModel):
+    account: str
+    eligible: bool
+    reasons: list[str] = Field(description="Why the account is not eligible (empty if it is).")
+    state: ComplianceState
+    deadline: datetime | None
+    requirements: list[RequirementOut]
+    signals: dict[str, float]
+
+    @classmethod
+    def of(cls, view: AccountCompliance) -> EligibilityOut:
+        return cls(account=view.account.external_id, eligible=view.eligible,
+                   reasons=view.eligibility_reasons, state=view.compliance.state,
+                   deadline=view.compliance.deadline,
+                   requirements=[RequirementOut.of(r) for r in view.compliance.requirements],
+                   signals=dict(view.signals))
+
+
+class ComplianceRowOut(BaseModel):
+    external_id: str
+    name: str
+    state: ComplianceState
+    deadline: datetime | None
+    eligible: bool
+    reasons: list[str]
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: ComplianceRow) -> ComplianceRowOut:
+        return cls(external_id=row.external_id, name=row.name, state=row.state,
+                   deadline=row.deadline, eligible=row.eligible, reasons=row.reasons,
+                   updated_at=row.updated_at)
+
+
+class ComplianceListOut(BaseModel):
+    data: list[ComplianceRowOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at "
+                                                "the end.")
+
+    @classmethod
+    def of(cls, listing: ComplianceListing) -> ComplianceListOut:
+        return cls(data=[ComplianceRowOut.of(r) for r in listing.items],
+                   next_cursor=listing.next_cursor)
+
+
+class WebhookIn(_In):
+    url: str = Field(max_length=2000, examples=["https://platform.example.com/hooks/contactguard"])
+    events: list[str] = Field(examples=[["contact.verified", "account.eligibility_changed"]])
+    description: str = Field("", max_length=200)
+
+
+class WebhookPatch(_In):
+    url: str | None = Field(None, max_length=2000)
+    events: list[str] | None = None
+    description: str | None = Field(None, max_length=200)
+    enabled: bool | None = Field(None, description="true re-enables a disabled endpoint.")
+
+
+class WebhookOut(BaseModel):
+    id: int
+    url: str
+    events: list[str]
+    description: str
+    enabled: bool
+    disabled_reason: str | None
+    failure_streak: int
+    created_at: datetime
+    updated_at: datetime
+    secret: str | None = Field(None, description="The whsec_ signing secret: only in the answer "
+                                                 "to the POST that created the endpoint.")
+
+    @classmethod
+    def of(cls, e: WebhookEndpoint, secret: str | None = None) -> WebhookOut:
+        return cls(id=e.id, url=e.url, events=[x.value for x in e.events],
+                   description=e.description, enabled=e.enabled,
+                   disabled_reason=e.disabled_reason, failure_streak=e.failure_streak,
+                   created_at=e.created_at, updated_at=e.updated_at, secret=secret)
+
+
+class WebhookList(BaseModel):
+    data: list[WebhookOut]
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    endpoint_id: int
+    event_id: str
+    event_type: str
+    status: MessageStatus
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+
+    @classmethod
+    def of(cls, d: Delivery) -> DeliveryOut:
+        return cls(id=d.id, endpoint_id=d.endpoint_id, event_id=d.event_id,
+                   event_type=d.event_type, status=d.status, attempts=d.attempts,
+                   last_error=d.last_error, created_at=d.created_at,
+                   next_attempt_at=d.next_attempt_at, sent_at=d.sent_at)
+
+
+class DeliveryList(BaseModel):
+    data: list[DeliveryOut]
+
+
+class AuditEntryOut(BaseModel):
+    seq: int
+    at: datetime
+    actor: dict[str, str] = Field(examples=[{"kind": "api_key", "id": "1", "label": "backend"}])
+    action: str
+    subject: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    hash: str
+
+    @classmethod
+    def of(cls, e: AuditEntry) -> AuditEntryOut:
+        return cls(seq=e.seq, at=e.at, actor={"kind": e.actor.kind.value, "id": e.actor.id,
+                                              "label": e.actor.label},
+                   action=e.action, subject=e.subject, before=e.before, after=e.after,
+                   hash=e.hash)
+
+
+class AuditList(BaseModel):
+    data: list[AuditEntryOut]
+
+
+class ChainReportOut(BaseModel):
+    ok: bool
+    checked: int
+    broken_at: int | None
+    reason: str
+
+    @classmethod
+    def of(cls, r: ChainReport) -> ChainReportOut:
+        return cls(ok=r.ok, checked=r.checked, broken_at=r.broken_at, reason=r.reason)

@@ -6,7 +6,9 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -16,7 +18,11 @@ from contactguard.adapters.crypto import FernetSecretBox, HmacCodeHasher
 from contactguard.adapters.db.engine import make_engine
 from contactguard.adapters.db.uow import SqlUnitOfWork
 from contactguard.adapters.delivery.capture import CaptureSender
+from contactguard.adapters.delivery.dev_smtp import CapturingHandler, DevSmtpServer
+from contactguard.adapters.delivery.dkim import generate_key, write_key
 from contactguard.adapters.delivery.in_app import InAppSender
+from contactguard.adapters.delivery.providers import build_senders, callback_validator
+from contactguard.adapters.metrics import DeliveryMetricsCollector
 from contactguard.adapters.templates import MessageRenderer
 from contactguard.config import Settings, load_settings
 from contactguard.domain.contacts import Channel
@@ -25,6 +31,7 @@ from contactguard.ports import Clock, Sender
 from contactguard.services.apikeys import ApiKeyAuthenticator
 from contactguard.services.delivery import Transports
 from contactguard.services.deps import Branding, Deps
+from contactguard.services.dev import store_captured_email
 from contactguard.worker import BackgroundWorker
 
 log = logging.getLogger("contactguard")
@@ -49,6 +56,10 @@ class Container:
     def close(self) -> None:
         if self.worker is not None:
             self.worker.stop()
+        for sender in {id(s): s for s in self.transports.senders.values()}.values():
+            close = getattr(sender, "close", None)
+            if close is not None:
+                close()
         self.engine.dispose()
 
 
@@ -81,10 +92,14 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                           public_host=settings.public_host),
         allow_unknown_line_types=settings.allow_unknown_line_types,
     )
+    metrics = DeliveryMetricsCollector()
     transports = Transports(senders=senders or _senders(settings, deps),
-                            renderer=MessageRenderer())
+                            renderer=MessageRenderer(), metrics=metrics,
+                            lease=timedelta(seconds=settings.worker_lease_seconds))
     container = Container(settings=settings, engine=engine, deps=deps, transports=transports,
                           authenticator=ApiKeyAuthenticator(deps))
+    container.extras["metrics"] = metrics
+    container.extras["twilio_validator"] = callback_validator(settings)
     container_ref.append(container)
     run_worker = start_worker if start_worker is not None else settings.run_inprocess_worker
     if run_worker and not transports.senders:
@@ -102,9 +117,40 @@ def worker_name(role: str) -> str:
 
 
 def _senders(settings: Settings, deps: Deps) -> dict[Channel, Sender]:
-    """The transport for each channel: the capture in dev mode (real providers: see README)."""
+    """The transport for each channel: SMTP and providers when configured; in dev mode the
+    capture stands in for any channel left without one."""
+    senders = build_senders(settings, deps.clock)
     if settings.dev:
         capture = CaptureSender(deps.uow, deps.clock)
-        return {Channel.EMAIL: capture, Channel.SMS: capture, Channel.VOICE: capture,
-                Channel.IN_APP: InAppSender()}
-    return {}
+        for channel in (Channel.EMAIL, Channel.SMS, Channel.VOICE):
+            senders.setdefault(channel, capture)
+    if senders:
+        senders.setdefault(Channel.IN_APP, InAppSender())
+    return senders
+
+
+def start_dev_smtp(settings: Settings) -> tuple[DevSmtpServer, Settings]:
+    """Start the embedded SMTP server; returns it and settings that send DKIM-signed mail to it
+    (dev keys, Ed25519 and RSA, are created under ``var/dkim`` unless DKIM_KEYS is set)."""
+    server = DevSmtpServer(CapturingHandler())
+    server.start()
+    updates: dict[str, object] = {"smtp_url": server.url}
+    if not settings.dkim_keys:
+        updates["dkim_keys"] = _dev_dkim_keys(settings.var_dir / "dkim")
+    return server, settings.model_copy(update=updates)
+
+
+def _dev_dkim_keys(folder: Path) -> str:
+    specs = []
+    for selector, algorithm in (("dev-ed25519", "ed25519"), ("dev-rsa", "rsa")):
+        path = folder / f"{selector}.pem"
+        if not path.exists():
+            write_key(generate_key(algorithm, selector), path)
+        specs.append(f"{selector}={path}")
+    return ",".join(specs)
+
+
+def store_dev_email(container: Container, recipient: str, subject: str | None, text: str,
+                    html: str | None, raw: bytes, reference: str | None) -> None:
+    store_captured_email(container.deps, recipient=recipient, subject=subject, text=text,
+                         html=html, raw=raw, reference=reference)

@@ -57,6 +57,8 @@ class UnitOfWork(Protocol):
     idempotency: Any
     captured: Any
     snoozes: Any
+    deliverability: Any
+    receipts: Any
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -67,6 +69,13 @@ class UnitOfWork(Protocol):
     def rollback(self) -> None: ...
 
     def after_commit(self, callback: Callable[[], None]) -> None: ...
+
+
+class DeliveryMetrics(Protocol):
+    """Counts delivery outcomes (sent, failed, retried, ...) by channel and provider."""
+
+    def record(self, *, channel: str, provider: str, outcome: str,
+               latency_seconds: float | None = None) -> None: ...
 
 
 class Renderer(Protocol):

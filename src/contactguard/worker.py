@@ -47,3 +47,50 @@ class BackgroundWorker:
             except Exception:
                 log.exception("outbox worker iteration failed; retrying shortly")
                 self._stop.wait(self._idle)
+
+
+class WorkerPool:
+    """``contactguard worker``: N delivery threads polling the outbox until told to stop.
+
+    On stop, each thread finishes the message it is sending and releases the rest of its
+    batch (they go back to ``pending`` at once, for another worker).
+    """
+
+    def __init__(self, deps: Deps, transports: Transports, *, owner: str, concurrency: int,
+                 batch: int, poll_seconds: float) -> None:
+        self._deps = deps
+        self._transports = transports
+        self._owner = owner
+        self._batch = batch
+        self._poll = poll_seconds
+        self.stopping = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(f"{owner}:{i}",),
+                                          name=f"delivery-{i}", daemon=True)
+                         for i in range(concurrency)]
+        self.delivered = 0
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the threads; True when all have ended."""
+        for thread in self._threads:
+            thread.join(timeout)
+        return not any(thread.is_alive() for thread in self._threads)
+
+    def _run(self, owner: str) -> None:
+        while not self.stopping.is_set():
+            try:
+                result = deliver_due(self._deps, self._transports, owner=owner, limit=self._batch,
+                                     should_stop=self.stopping.is_set)
+            except Exception:
+                log.exception("delivery batch failed; retrying shortly")
+                self.stopping.wait(self._poll)
+                continue
+            self.delivered += result.sent
+            if result.claimed == 0:
+                self.stopping.wait(self._poll)

@@ -7,6 +7,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from contactguard.adapters.db.delivery import DeliverabilityRepository, ReceiptRepository
 from contactguard.adapters.db.engine import SQLITE_WRITE
 from contactguard.adapters.db.outbox import OutboxRepository
 from contactguard.adapters.db.repositories import (
@@ -37,6 +38,8 @@ class SqlUnitOfWork:
     idempotency: IdempotencyRepository
     captured: CapturedMessageRepository
     snoozes: SnoozeRepository
+    deliverability: DeliverabilityRepository
+    receipts: ReceiptRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
                  on_outbox: Callable[[], None] | None = None) -> None:
@@ -66,6 +69,8 @@ class SqlUnitOfWork:
         self.idempotency = IdempotencyRepository(conn)
         self.captured = CapturedMessageRepository(conn)
         self.snoozes = SnoozeRepository(conn)
+        self.deliverability = DeliverabilityRepository(conn)
+        self.receipts = ReceiptRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

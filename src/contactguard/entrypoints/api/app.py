@@ -7,12 +7,12 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from contactguard import __version__
 from contactguard.bootstrap import Container
 from contactguard.entrypoints.api.problems import install_problem_handlers, problem_catalog
-from contactguard.entrypoints.api.routers import accounts, dev, verifications
+from contactguard.entrypoints.api.routers import accounts, dev, providers, verifications
 from contactguard.errors import NotFound
 
 DESCRIPTION = """
@@ -44,6 +44,7 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(accounts.router)
     app.include_router(verifications.router)
+    app.include_router(providers.router)
     if container.settings.dev:
         app.include_router(dev.router)
     catalog = problem_catalog()
@@ -51,6 +52,11 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
     @app.get("/healthz", tags=["meta"], summary="Liveness")
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    @app.get("/metrics", tags=["meta"], summary="Prometheus metrics")
+    async def metrics() -> Response:
+        collector = container.extras["metrics"]
+        return Response(collector.exposition(), media_type=collector.content_type)
 
     @app.get("/problems/{code}", tags=["meta"], summary="Describe a problem type")
     async def problem(code: str) -> JSONResponse:

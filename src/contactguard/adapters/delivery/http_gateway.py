@@ -28,7 +28,7 @@ def sign_payload(secret: str, body: bytes, timestamp: int) -> str:
 class HttpGatewaySender:
     supports_handover = True
 
-    def __init__(self, url: str, secret: str, *, name: str = "http-gateway",
+    def __init__(self, url: str, secret: str, *, name: str = "gateway",
                  client: httpx.Client | None = None, timeout: float = 15.0) -> None:
         self.name = name
         self._url = url

@@ -31,18 +31,20 @@ class Received:
 class SinkHandler:
     received: list[Received] = field(default_factory=list)
     reject_rcpt: dict[str, str] = field(default_factory=dict)  # address -> SMTP reply
+    # Seconds to wait before accepting each recipient: slows a pipeline down without making
+    # the end of DATA slow (aiosmtpd drops a message whose client leaves before the reply).
     delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if address in self.reject_rcpt:
             return self.reject_rcpt[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        if self.delay:
-            await asyncio.sleep(self.delay)
         with self.lock:
             for rcpt in envelope.rcpt_tos:
                 self.received.append(Received(rcpt, bytes(envelope.original_content)))

@@ -62,7 +62,7 @@ def test_each_key_type_verifies_with_dkimpy(algorithm: str) -> None:
 def test_both_keys_give_two_valid_signatures_and_tampering_breaks_them() -> None:
     ed, rsa = generate_key("ed25519", "ed"), generate_key("rsa", "rsa")
     signed = DkimSigner(DOMAIN, [ed, rsa]).sign(
-        _message(subject="您的 Acme Market 验证码，请勿告诉任何人，我们绝不会向您索要此验证码"),
+        _message(subject="您的 Acme Market 验证码 请勿告诉任何人 我们绝不会向您索要此验证码"),
         1_770_000_000)
     assert signed.count(b"DKIM-Signature:") == 2
     dns = _dns_for(ed, rsa)
@@ -93,3 +93,15 @@ def test_keys_round_trip_through_files_and_dns_record(tmp_path) -> None:
         load_keys("just-a-path.pem")
     with pytest.raises(ConfigurationError, match="cannot load"):
         load_keys(f"x={tmp_path / 'missing.pem'}")
+
+
+@pytest.mark.parametrize("body", [
+    b"", b"\r\n\r\n", b"plain\r\n", b"a  b \t c \r\n\r\n\r\n", b"x\r\n \r\n\ty\t\r\n",
+    b"no final newline", b"trailing space \r\nend  ",
+])
+def test_relaxed_body_matches_dkimpy(body: bytes) -> None:
+    from dkim.canonicalization import Relaxed
+
+    from contactguard.adapters.delivery.dkim import _relaxed_body
+
+    assert _relaxed_body(body) == Relaxed.canonicalize_body(body)

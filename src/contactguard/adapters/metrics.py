@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 __all__ = ["CONTENT_TYPE_LATEST", "DeliveryMetricsCollector"]
@@ -27,8 +27,6 @@ class DeliveryMetricsCollector:
         self._latency = Histogram("contactguard_delivery_latency_seconds",
                                   "From queueing to acceptance by the transport", ("channel",),
                                   buckets=_LATENCY_BUCKETS, registry=self.registry)
-        self.outbox_open = Gauge("contactguard_outbox_open", "Messages pending or being sent",
-                                 registry=self.registry)
 
     def record(self, *, channel: str, provider: str, outcome: str,
                latency_seconds: float | None = None) -> None:

@@ -21,7 +21,9 @@ from contactguard.errors import ConfigurationError
 #: Headers covered by the signature, in this order (those absent are skipped).
 SIGNED_HEADERS = ("from", "to", "subject", "date", "message-id", "mime-version", "content-type",
                   "x-contactguard-reference")
+_SIGNED_BYTES = tuple(h.encode() for h in SIGNED_HEADERS)
 _WSP = re.compile(rb"[ \t]+")
+_WSP_EOL = re.compile(rb" \r\n")
 _FOLD = re.compile(rb"\r\n(?=[ \t])")
 _TRAILING_EMPTY = re.compile(rb"(\r\n)+\Z")
 
@@ -117,8 +119,10 @@ class DkimSigner:
         head, _sep, body = message.partition(b"\r\n\r\n")
         fields = _parse_headers(head + b"\r\n")
         body_hash = base64.b64encode(hashlib.sha256(_relaxed_body(body)).digest()).decode()
-        chosen = [(name, value) for wanted in SIGNED_HEADERS
-                  for name, value in fields if name.lower() == wanted.encode()][:len(SIGNED_HEADERS)]
+        by_name: dict[bytes, tuple[bytes, bytes]] = {}
+        for name, value in fields:  # the last instance of a header is the one signed
+            by_name[name.strip().lower()] = (name, value)
+        chosen = [by_name[h] for h in _SIGNED_BYTES if h in by_name]
         signed_names = ":".join(name.decode().lower() for name, _ in chosen)
         canon_headers = b"".join(_relaxed_header(n, v) + b"\r\n" for n, v in chosen)
         signatures = []
@@ -149,7 +153,8 @@ def _relaxed_header(name: bytes, value: bytes) -> bytes:
 
 
 def _relaxed_body(body: bytes) -> bytes:
-    lines = [_WSP.sub(b" ", line).rstrip(b" ") for line in body.split(b"\r\n")]
-    canon = b"\r\n".join(lines)
-    canon = _TRAILING_EMPTY.sub(b"", canon)
+    """Whitespace runs to one space, none at line ends, no empty lines at the end."""
+    if b" " in body or b"\t" in body:
+        body = _WSP_EOL.sub(b"\r\n", _WSP.sub(b" ", body))
+    canon = _TRAILING_EMPTY.sub(b"", body)
     return canon + b"\r\n" if canon else b""

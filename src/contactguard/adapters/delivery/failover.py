@@ -18,6 +18,12 @@ class FailoverSender:
         self._providers = list(providers)
         self.name = "+".join(p.name for p in self._providers)
 
+    def close(self) -> None:
+        for provider in self._providers:
+            close = getattr(provider, "close", None)
+            if close is not None:
+                close()
+
     def send(self, message: RenderedMessage, *,
              handover: Callable[[], None] | None = None) -> Receipt:
         errors: list[str] = []

@@ -35,6 +35,9 @@ class HttpGatewaySender:
         self._secret = secret
         self._client = client or httpx.Client(timeout=timeout)
 
+    def close(self) -> None:
+        self._client.close()
+
     def send(self, message: RenderedMessage, *,
              handover: Callable[[], None] | None = None) -> Receipt:
         body = json.dumps({"id": message.outbox_id, "reference": message.reference,

@@ -170,6 +170,8 @@ class SmtpSender:
             if target.tls == "starttls":
                 conn.starttls(context=context)
                 conn.ehlo()
+        if conn.sock is not None:  # the final "." is a separate small write: no Nagle delay
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if target.username:
             conn.login(target.username, target.password or "")
         self._local.conn = conn

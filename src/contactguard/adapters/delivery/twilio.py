@@ -57,6 +57,9 @@ class TwilioSender:
         resource = "Messages" if channel is Channel.SMS else "Calls"
         self._url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/{resource}.json"
 
+    def close(self) -> None:
+        self._client.close()
+
     def send(self, message: RenderedMessage, *,
              handover: Callable[[], None] | None = None) -> Receipt:
         """Raises TransientDeliveryError (429, 5xx, timeouts) or PermanentDeliveryError."""

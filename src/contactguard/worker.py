@@ -42,7 +42,8 @@ class BackgroundWorker:
             self._wake.clear()
             try:
                 while not self._stop.is_set():
-                    if deliver_due(self._deps, self._transports, owner=self._owner).claimed == 0:
+                    if deliver_due(self._deps, self._transports, owner=self._owner,
+                                   should_stop=self._stop.is_set).claimed == 0:
                         break
             except Exception:
                 log.exception("outbox worker iteration failed; retrying shortly")

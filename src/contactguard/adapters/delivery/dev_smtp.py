@@ -28,8 +28,8 @@ def parse_email(raw: bytes) -> tuple[str | None, str, str | None, str | None]:
     assert isinstance(parsed, EmailMessage)
     text_part = parsed.get_body(("plain",))
     html_part = parsed.get_body(("html",))
-    text = text_part.get_content() if text_part is not None else ""
-    html = html_part.get_content() if html_part is not None else None
+    text = text_part.get_content().replace("\r\n", "\n") if text_part is not None else ""
+    html = html_part.get_content().replace("\r\n", "\n") if html_part is not None else None
     subject = str(parsed["Subject"]) if parsed["Subject"] is not None else None
     reference = parsed["X-ContactGuard-Reference"]
     return subject, text, html, str(reference) if reference else None

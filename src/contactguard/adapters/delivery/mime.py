@@ -38,7 +38,8 @@ def header_text(value: str) -> str:
 
 
 def _b64_lines(text: str) -> bytes:
-    encoded = base64.b64encode(text.encode())
+    """Base64 of the text with CRLF line ends (canonical MIME text), in 76-character lines."""
+    encoded = base64.b64encode(text.replace("\r\n", "\n").replace("\n", "\r\n").encode())
     return b"\r\n".join(encoded[i:i + 76] for i in range(0, len(encoded), 76)) + b"\r\n"
 
 

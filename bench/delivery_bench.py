@@ -3,7 +3,9 @@
 Compares, in the same run and against the same aiosmtpd server (its own process):
   * the raw SMTP ceiling: smtplib, one connection, one pre-built unsigned message resent;
   * ContactGuard's pipeline: MessageRenderer -> MIME bytes -> DKIM (Ed25519, RSA-2048 or both)
-    -> SmtpSender (reused connection per thread), with 1 or more sender threads.
+    -> SmtpSender (reused connection per thread, the production code path with its hand-over
+    point between the message and the final "."), with 1 or more sender threads, and in
+    several processes (as several `contactguard worker` processes run).
 Prints each figure as the median of --runs runs, and its ratio to the ceiling.
 
     .venv/bin/python bench/delivery_bench.py --messages 2000 --runs 5
@@ -41,6 +43,10 @@ def _serve(port: int, ready: multiprocessing.synchronize.Event) -> None:  # type
     threading.Event().wait()
 
 
+def _no_db() -> None:
+    """The worker commits its hand-over mark here; the benchmark has no database."""
+
+
 def _stored(i: int) -> StoredMessage:
     return StoredMessage(
         id=i, reference=f"CG-{i:04d}-BENC"[:12], kind=MessageKind.VERIFICATION_CODE,
@@ -75,7 +81,7 @@ def pipeline(url: str, count: int, keys: list, threads: int) -> float:
 
     def work(part: list[StoredMessage]) -> None:
         for stored in part:
-            sender.send(renderer.render(stored))
+            sender.send(renderer.render(stored), handover=_no_db)
 
     parts = [messages[i::threads] for i in range(threads)]
     workers = [threading.Thread(target=work, args=(part,)) for part in parts]
@@ -89,11 +95,61 @@ def pipeline(url: str, count: int, keys: list, threads: int) -> float:
     return count / elapsed
 
 
+def _process_part(url: str, first: int, count: int, pems: list[tuple[str, bytes]], threads: int,
+                  barrier: multiprocessing.synchronize.Barrier) -> None:  # type: ignore[name-defined]
+    from cryptography.hazmat.primitives import serialization
+
+    from contactguard.adapters.delivery.dkim import DkimKey
+
+    keys = [DkimKey(sel, serialization.load_pem_private_key(pem, None)) for sel, pem in pems]  # type: ignore[arg-type]
+    renderer = MessageRenderer()
+    sender = SmtpSender(parse_smtp_url(url), parse_mail_from("Acme Market <no-reply@acme.example>"),
+                        SystemClock(), signer=DkimSigner("acme.example", keys) if keys else None)
+    messages = [_stored(first + i) for i in range(count)]
+    parts = [messages[i::threads] for i in range(threads)]
+
+    def work(part: list[StoredMessage]) -> None:
+        sender.send(renderer.render(part[0]))  # connect before the clock starts
+        barrier.wait()
+        for stored in part[1:]:
+            sender.send(renderer.render(stored), handover=_no_db)
+
+    workers = [threading.Thread(target=work, args=(part,)) for part in parts]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    sender.close()
+
+
+def pipeline_processes(url: str, count: int, keys: list, processes: int, threads: int) -> float:
+    """The pipeline in several processes (as several `contactguard worker` processes run)."""
+    from cryptography.hazmat.primitives import serialization
+
+    pems = [(k.selector, k.private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())) for k in keys]
+    barrier = multiprocessing.Barrier(processes * threads + 1)
+    share = count // processes
+    procs = [multiprocessing.Process(target=_process_part,
+                                     args=(url, i * share, share, pems, threads, barrier))
+             for i in range(processes)]
+    for proc in procs:
+        proc.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for proc in procs:
+        proc.join()
+    return (share - threads) * processes / (time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--processes", type=int, default=2,
+                        help="also run the pipeline in this many processes x 2 threads (0: no)")
     args = parser.parse_args()
 
     port = free_loopback_port()
@@ -114,6 +170,10 @@ def main() -> None:
             for threads in args.threads:
                 label = f"pipeline {name}, {threads} thread(s)"
                 results.setdefault(label, []).append(pipeline(url, args.messages, keys, threads))
+            if args.processes:
+                label = f"pipeline {name}, {args.processes} processes x 2 threads"
+                results.setdefault(label, []).append(
+                    pipeline_processes(url, args.messages, keys, args.processes, 2))
     server.terminate()
     ceiling = statistics.median(results["raw ceiling (1 conn, unsigned)"])
     print(f"{'what':<42} {'msg/s':>8} {'x ceiling':>9}")

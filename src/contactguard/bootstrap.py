@@ -26,6 +26,7 @@ from contactguard.adapters.metrics import DeliveryMetricsCollector
 from contactguard.adapters.templates import MessageRenderer
 from contactguard.config import Settings, load_settings
 from contactguard.domain.contacts import Channel
+from contactguard.domain.delivery import RetryPolicy
 from contactguard.logs import configure_logging
 from contactguard.ports import Clock, Sender
 from contactguard.services.apikeys import ApiKeyAuthenticator
@@ -95,6 +96,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     metrics = DeliveryMetricsCollector()
     transports = Transports(senders=senders or _senders(settings, deps),
                             renderer=MessageRenderer(), metrics=metrics,
+                            retry=RetryPolicy(max_attempts=16),  # ~45 min of outage
                             lease=timedelta(seconds=settings.worker_lease_seconds))
     container = Container(settings=settings, engine=engine, deps=deps, transports=transports,
                           authenticator=ApiKeyAuthenticator(deps))

@@ -109,8 +109,10 @@ def _process_part(url: str, first: int, count: int, pems: list[tuple[str, bytes]
     parts = [messages[i::threads] for i in range(threads)]
 
     def work(part: list[StoredMessage]) -> None:
-        sender.send(renderer.render(part[0]))  # connect before the clock starts
-        barrier.wait()
+        try:
+            sender.send(renderer.render(part[0]))  # connect before the clock starts
+        finally:
+            barrier.wait()
         for stored in part[1:]:
             sender.send(renderer.render(stored), handover=_no_db)
 
@@ -129,9 +131,10 @@ def pipeline_processes(url: str, count: int, keys: list, processes: int, threads
     pems = [(k.selector, k.private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption())) for k in keys]
-    barrier = multiprocessing.Barrier(processes * threads + 1)
+    spawn = multiprocessing.get_context("spawn")  # no fork of a process that runs threads
+    barrier = spawn.Barrier(processes * threads + 1, timeout=120)
     share = count // processes
-    procs = [multiprocessing.Process(target=_process_part,
+    procs = [spawn.Process(target=_process_part,
                                      args=(url, i * share, share, pems, threads, barrier))
              for i in range(processes)]
     for proc in procs:
@@ -153,8 +156,9 @@ def main() -> None:
     args = parser.parse_args()
 
     port = free_loopback_port()
-    ready = multiprocessing.Event()
-    server = multiprocessing.Process(target=_serve, args=(port, ready), daemon=True)
+    spawn = multiprocessing.get_context("spawn")
+    ready = spawn.Event()
+    server = spawn.Process(target=_serve, args=(port, ready), daemon=True)
     server.start()
     ready.wait(10)
     url = f"smtp://127.0.0.1:{port}"

@@ -226,3 +226,18 @@ def test_metrics_count_deliveries(smtp_container: Container, smtp_client: TestCl
     assert 'contactguard_messages_sent_total{channel="email",provider="smtp"} 1.0' in text
     assert 'contactguard_messages_failed_total{channel="email",provider="smtp"} 1.0' in text
     assert 'contactguard_delivery_latency_seconds_count{channel="email"} 1.0' in text
+
+
+def test_a_connection_closed_by_a_server_restart_is_reopened(smtp_container: Container,
+                                                             smtp_client: TestClient,
+                                                             sink: SmtpSink) -> None:
+    _queue_emails(smtp_container, smtp_client, 1)
+    _drain(smtp_container)  # opens the connection that the worker keeps
+    sink.stop()
+    sink.start()
+    make_account(smtp_client, "seller-late", email="late@lotus.example.com", phone=None)
+    start_verification(smtp_container.deps, account="seller-late",
+                       contact=ContactKind.EMERGENCY_EMAIL)
+    result = deliver_due(smtp_container.deps, smtp_container.transports, owner="w")
+    assert (result.sent, result.retried) == (1, 0)
+    assert [r.rcpt for r in sink.received][-1] == "late@lotus.example.com"

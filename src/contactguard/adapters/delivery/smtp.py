@@ -143,13 +143,12 @@ class SmtpSender:
         data = _DOTS.sub(b"..", raw)
         if not data.endswith(b"\r\n"):
             data += b"\r\n"
-        conn.send(data)
         try:
             handover()  # commits "handed over"; past this the server may accept it
         except BaseException:
-            self._drop()  # closing mid-DATA makes the server discard the message
+            self._drop()  # closing in DATA, before the final ".", makes the server drop it
             raise
-        conn.send(b".\r\n")
+        conn.send(data + b".\r\n")  # one write: the message and its end, right after the mark
         code, text = conn.getreply()
         if code != 250:
             raise smtplib.SMTPDataError(code, text)

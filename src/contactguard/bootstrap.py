@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -18,7 +18,6 @@ from contactguard.adapters.crypto import FernetSecretBox, HmacCodeHasher
 from contactguard.adapters.db.engine import make_engine
 from contactguard.adapters.db.uow import SqlUnitOfWork
 from contactguard.adapters.delivery.capture import CaptureSender
-from contactguard.adapters.delivery.dev_smtp import CapturingHandler, DevSmtpServer
 from contactguard.adapters.delivery.dkim import generate_key, write_key
 from contactguard.adapters.delivery.in_app import InAppSender
 from contactguard.adapters.delivery.providers import build_senders, callback_validator
@@ -34,6 +33,9 @@ from contactguard.services.delivery import Transports
 from contactguard.services.deps import Branding, Deps
 from contactguard.services.dev import store_captured_email
 from contactguard.worker import BackgroundWorker
+
+if TYPE_CHECKING:
+    from contactguard.adapters.delivery.dev_smtp import DevSmtpServer
 
 log = logging.getLogger("contactguard")
 
@@ -134,6 +136,8 @@ def _senders(settings: Settings, deps: Deps) -> dict[Channel, Sender]:
 def start_dev_smtp(settings: Settings) -> tuple[DevSmtpServer, Settings]:
     """Start the embedded SMTP server; returns it and settings that send DKIM-signed mail to it
     (dev keys, Ed25519 and RSA, are created under ``var/dkim`` unless DKIM_KEYS is set)."""
+    from contactguard.adapters.delivery.dev_smtp import CapturingHandler, DevSmtpServer
+
     server = DevSmtpServer(CapturingHandler())
     server.start()
     updates: dict[str, object] = {"smtp_url": server.url}

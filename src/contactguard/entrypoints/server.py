@@ -8,13 +8,7 @@ from pathlib import Path
 
 import uvicorn
 
-from contactguard.bootstrap import (
-    Container,
-    DevSmtpServer,
-    bootstrap,
-    start_dev_smtp,
-    store_dev_email,
-)
+from contactguard.bootstrap import Container, bootstrap, start_dev_smtp, store_dev_email
 from contactguard.config import Settings, load_settings
 from contactguard.entrypoints.api.app import create_app
 from contactguard.errors import Unauthorized
@@ -36,7 +30,7 @@ def run_server(*, host: str | None = None, port: int | None = None) -> None:
         host = host or settings.host
         port = port or settings.port
         if settings.dev:
-            _prepare_dev(container, host, port, smtp)
+            _prepare_dev(container, host, port, smtp.url if smtp else None)
         app = create_app(container, own_container=True)
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,
                     proxy_headers=True, server_header=False)
@@ -63,7 +57,7 @@ def dev_api_key(container: Container) -> str:
 
 
 def _prepare_dev(container: Container, host: str, port: int,
-                 smtp: DevSmtpServer | None = None) -> None:
+                 smtp_url: str | None = None) -> None:
     settings: Settings = container.settings
     demo_ids = seed_demo_data(container.deps)
     key = dev_api_key(container)
@@ -73,8 +67,8 @@ def _prepare_dev(container: Container, host: str, port: int,
         f"    API docs:        {base}/docs\n"
         f"    OpenAPI schema:  {base}/openapi.json\n"
         f"    Captured:        {base}/v1/dev/messages  (with the dev API key)\n"
-        + (f"    Dev SMTP server: {smtp.url}  (emails are DKIM-signed and captured; "
-           f"raw bytes at /v1/dev/messages/ID/raw)\n" if smtp else "") +
+        + (f"    Dev SMTP server: {smtp_url}  (emails are DKIM-signed and captured; "
+           f"raw bytes at /v1/dev/messages/ID/raw)\n" if smtp_url else "") +
         f"    Dev API key:     {key[:10]}…  (full key in {settings.var_dir}/dev_api_key)\n"
         f"    Demo sellers:    {', '.join(demo_ids)}\n",
         flush=True,

@@ -43,11 +43,12 @@ class CapturingHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = bytes(envelope.original_content or envelope.content)
+        if self.store is None:  # still starting up: the sender will retry
+            return "451 4.3.2 not ready yet, try again shortly"
         try:
             subject, text, html, reference = parse_email(raw)
-            if self.store is not None:
-                for recipient in envelope.rcpt_tos:
-                    self.store(recipient, subject, text, html, raw, reference)
+            for recipient in envelope.rcpt_tos:
+                self.store(recipient, subject, text, html, raw, reference)
         except Exception:
             log.exception("dev SMTP server could not store a message")
             return "451 4.3.0 could not store the message"

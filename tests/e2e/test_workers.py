@@ -103,6 +103,7 @@ def test_sigkill_one_of_two_workers_mid_batch_loses_and_duplicates_nothing(
     print(f"queued in {time.monotonic() - started:.1f}s")
     env = _worker_env(cli, sink, tmp_path)
     victim = _start(env, tmp_path / "victim.log")
+    _wait(lambda: "worker ready" in (tmp_path / "victim.log").read_text(), 60, "the victim")
     survivor = _start(env, tmp_path / "survivor.log")
     try:
         _wait(lambda: len(sink.received) >= 20 and _leased_by(database_url, victim.pid) >= 5,

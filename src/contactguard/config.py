@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     gateway_secret: str = Field("", description="HMAC key of the gateway's X-ContactGuard-Signature.")
     sms_providers: str = Field("", description="Failover order, e.g. 'twilio,gateway' (default: all).")
     voice_providers: str = Field("", description="Failover order for voice calls (default: all).")
-    worker_concurrency: int = Field(2, ge=1, le=64, description="Delivery threads per worker process.")
+    worker_concurrency: int = Field(4, ge=1, le=64, description="Delivery threads per worker process.")
     worker_batch: int = Field(50, ge=1, le=1000, description="Messages claimed at a time.")
     worker_lease_seconds: float = Field(60.0, gt=0, description="Claim lease; renewed on long batches.")
     worker_poll_seconds: float = Field(1.0, gt=0, description="Idle wait between polls.")

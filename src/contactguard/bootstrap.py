@@ -10,9 +10,10 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -21,13 +22,17 @@ from contactguard.adapters.crypto import FernetSecretBox, HmacCodeHasher
 from contactguard.adapters.db.engine import make_engine
 from contactguard.adapters.db.uow import SqlUnitOfWork
 from contactguard.adapters.delivery.capture import CaptureSender
+from contactguard.adapters.delivery.dkim import generate_key, write_key
 from contactguard.adapters.delivery.in_app import InAppSender
+from contactguard.adapters.delivery.providers import build_senders, callback_validator
 from contactguard.adapters.delivery.webhook import WebhookSender
+from contactguard.adapters.metrics import DeliveryMetricsCollector
 from contactguard.adapters.policy_file import read_policy_file
 from contactguard.adapters.templates import MessageRenderer
 from contactguard.config import Settings, load_settings
 from contactguard.domain.compliance import Policy
 from contactguard.domain.contacts import Channel
+from contactguard.domain.delivery import RetryPolicy
 from contactguard.domain.webhooks import WEBHOOK_RETRY
 from contactguard.logs import configure_logging
 from contactguard.ports import Clock, Sender
@@ -36,9 +41,13 @@ from contactguard.services.apikeys import ApiKeyAuthenticator
 from contactguard.services.compliance import refresh_due_states
 from contactguard.services.delivery import Transports
 from contactguard.services.deps import Branding, Deps
+from contactguard.services.dev import store_captured_email
 from contactguard.services.policy import PolicyStore
 from contactguard.services.protection import purge_contact_changes
 from contactguard.worker import BackgroundWorker, PeriodicJob
+
+if TYPE_CHECKING:
+    from contactguard.adapters.delivery.dev_smtp import DevSmtpServer
 
 log = logging.getLogger("contactguard")
 
@@ -64,6 +73,10 @@ class Container:
     def close(self) -> None:
         if self.worker is not None:
             self.worker.stop()
+        for sender in {id(s): s for s in self.transports.senders.values()}.values():
+            close = getattr(sender, "close", None)
+            if close is not None:
+                close()
         self.engine.dispose()
 
 
@@ -112,15 +125,20 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     chosen.setdefault(Channel.IN_APP, InAppSender())  # the message center: local in every mode
     chosen.setdefault(Channel.WEBHOOK, WebhookSender(
         write_uow, deps.box, timeout=settings.webhook_timeout_seconds))
-    transports = Transports(senders=chosen, renderer=MessageRenderer(),
+    metrics = DeliveryMetricsCollector()
+    transports = Transports(senders=chosen, renderer=MessageRenderer(), metrics=metrics,
+                            retry=RetryPolicy(max_attempts=16),  # ~45 min of outage
                             retry_by_channel={Channel.WEBHOOK: WEBHOOK_RETRY},
-                            on_outcome={Channel.WEBHOOK: partial(webhooks.delivery_outcome, deps)})
+                            on_outcome={Channel.WEBHOOK: partial(webhooks.delivery_outcome, deps)},
+                            lease=timedelta(seconds=settings.worker_lease_seconds))
     periodic = [PeriodicJob("compliance-refresh", settings.compliance_refresh_seconds,
                             partial(refresh_due_states, deps)),
                 PeriodicJob("contact-changes-purge", 3600.0,
                             partial(purge_contact_changes, deps))]
     container = Container(settings=settings, engine=engine, deps=deps, transports=transports,
                           authenticator=ApiKeyAuthenticator(deps), periodic_jobs=periodic)
+    container.extras["metrics"] = metrics
+    container.extras["twilio_validator"] = callback_validator(settings)
     container_ref.append(container)
     run_worker = start_worker if start_worker is not None else settings.run_inprocess_worker
     if run_worker and not set(transports.senders) - {Channel.IN_APP, Channel.WEBHOOK}:
@@ -150,9 +168,42 @@ def _file_policy(settings: Settings) -> Policy:
 
 def _senders(settings: Settings, uow_factory: Callable[[], SqlUnitOfWork],
              deps: Deps) -> dict[Channel, Sender]:
-    """The transport for each channel: the capture in dev mode (real providers: see README)."""
+    """The transport for each channel: SMTP and providers when configured; in dev mode the
+    capture stands in for any channel left without one."""
+    senders = build_senders(settings, deps.clock)
     if settings.dev:
         capture = CaptureSender(uow_factory, deps.clock)
-        return {Channel.EMAIL: capture, Channel.SMS: capture, Channel.VOICE: capture,
-                Channel.IN_APP: InAppSender()}
-    return {}
+        for channel in (Channel.EMAIL, Channel.SMS, Channel.VOICE):
+            senders.setdefault(channel, capture)
+    if senders:
+        senders.setdefault(Channel.IN_APP, InAppSender())
+    return senders
+
+
+def start_dev_smtp(settings: Settings) -> tuple[DevSmtpServer, Settings]:
+    """Start the embedded SMTP server; returns it and settings that send DKIM-signed mail to it
+    (dev keys, Ed25519 and RSA, are created under ``var/dkim`` unless DKIM_KEYS is set)."""
+    from contactguard.adapters.delivery.dev_smtp import CapturingHandler, DevSmtpServer
+
+    server = DevSmtpServer(CapturingHandler())
+    server.start()
+    updates: dict[str, object] = {"smtp_url": server.url}
+    if not settings.dkim_keys:
+        updates["dkim_keys"] = _dev_dkim_keys(settings.var_dir / "dkim")
+    return server, settings.model_copy(update=updates)
+
+
+def _dev_dkim_keys(folder: Path) -> str:
+    specs = []
+    for selector, algorithm in (("dev-ed25519", "ed25519"), ("dev-rsa", "rsa")):
+        path = folder / f"{selector}.pem"
+        if not path.exists():
+            write_key(generate_key(algorithm, selector), path)
+        specs.append(f"{selector}={path}")
+    return ",".join(specs)
+
+
+def store_dev_email(container: Container, recipient: str, subject: str | None, text: str,
+                    html: str | None, raw: bytes, reference: str | None) -> None:
+    store_captured_email(container.deps, recipient=recipient, subject=subject, text=text,
+                         html=html, raw=raw, reference=reference)

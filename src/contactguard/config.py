@@ -53,6 +53,25 @@ class Settings(BaseSettings):
         "frame-ancestors); empty: none may.")
     session_hours: int = Field(8, ge=1, le=72, description="How long a seller session lasts.")
 
+    # --- Delivery: SMTP, DKIM, SMS/voice providers, workers (see README "Delivery") ---
+    smtp_url: str = Field("", description="smtp://[user:pass@]host:port (?starttls=1), smtps://...")
+    smtp_timeout: float = Field(30.0, description="Seconds before an SMTP operation gives up.")
+    mail_from: str = Field("", description="'Name <no-reply@domain>'; DKIM signs for its domain.")
+    dkim_keys: str = Field("", description="selector=path[,selector=path]: PEM keys (RSA, Ed25519).")
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = Field("", description="E.164 number (or sender id) SMS/calls come from.")
+    twilio_base_url: str = Field("https://api.twilio.com", description="Twilio-compatible API root.")
+    gateway_url: str = Field("", description="Generic HTTP gateway for SMS/voice (signed JSON POST).")
+    gateway_secret: str = Field("", description="HMAC key of the gateway's X-ContactGuard-Signature.")
+    sms_providers: str = Field("", description="Failover order, e.g. 'twilio,gateway' (default: all).")
+    voice_providers: str = Field("", description="Failover order for voice calls (default: all).")
+    worker_concurrency: int = Field(4, ge=1, le=64, description="Delivery threads per worker process.")
+    worker_batch: int = Field(50, ge=1, le=1000, description="Messages claimed at a time.")
+    worker_lease_seconds: float = Field(60.0, gt=0, description="Claim lease; renewed on long batches.")
+    worker_poll_seconds: float = Field(1.0, gt=0, description="Idle wait between polls.")
+    dev_smtp: bool = Field(True, description="Dev mode without SMTP_URL: run an embedded SMTP server.")
+
     @field_validator("public_url")
     @classmethod
     def _check_public_url(cls, value: str) -> str:

@@ -106,6 +106,14 @@ class Unauthorized(ContactGuardError):
     status = 401
 
 
+class InvalidSignature(ContactGuardError):
+    """A callback's signature is missing or does not match (e.g. X-Twilio-Signature)."""
+
+    code = "invalid-signature"
+    title = "Invalid signature"
+    status = 403
+
+
 class ConfigurationError(ContactGuardError):
     """Settings are missing or contradictory; raised at start-up, never for a request."""
 
@@ -129,9 +137,23 @@ class TransientDeliveryError(DeliveryError):
 
 
 class PermanentDeliveryError(DeliveryError):
-    """Retrying will not help (SMTP 5xx, invalid number, landline cannot receive SMS)."""
+    """Retrying will not help (SMTP 5xx, invalid number, landline cannot receive SMS).
+
+    ``recipient_fault`` says the destination itself cannot receive on this channel (the
+    contact is then marked undeliverable for it), as opposed to a refusal of the message.
+    """
 
     code = "delivery-permanent"
+
+    def __init__(self, detail: str, *, recipient_fault: bool = False) -> None:
+        super().__init__(detail)
+        self.recipient_fault = recipient_fault
+
+
+class HandoverRefused(DeliveryError):
+    """The worker lost its lease before handing the message over; another worker owns it."""
+
+    code = "delivery-handover-refused"
 
 
 class SessionLinkInvalid(ContactGuardError):

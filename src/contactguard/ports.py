@@ -10,7 +10,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
-from contactguard.domain.messages import RenderedMessage, StoredMessage
+from contactguard.domain.messages import Receipt, RenderedMessage, StoredMessage
 
 
 class Clock(Protocol):
@@ -24,9 +24,12 @@ class Sender(Protocol):
 
     name: str
 
-    def send(self, message: RenderedMessage) -> str | None:
-        """Deliver ``message``; return the transport's id for it if it has one.
+    def send(self, message: RenderedMessage) -> str | Receipt | None:
+        """Deliver ``message``; return the transport's id for it (or a Receipt naming the
+        provider that took it, for failover senders) if it has one.
 
+        Senders with ``supports_handover = True`` also accept a keyword ``handover`` callback,
+        called at their point of no return (see services/delivery.py).
         Raises TransientDeliveryError or PermanentDeliveryError.
         """
         ...
@@ -66,6 +69,8 @@ class UnitOfWork(Protocol):
     webhooks: Any
     audit: Any
     outbox_written: bool  # set to wake the outbox worker after commit
+    deliverability: Any
+    receipts: Any
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -79,6 +84,13 @@ class UnitOfWork(Protocol):
     def after_commit(self, callback: Callable[[], None]) -> None: ...
 
     def before_commit(self, callback: Callable[[], None]) -> None: ...
+
+
+class DeliveryMetrics(Protocol):
+    """Counts delivery outcomes (sent, failed, retried, ...) by channel and provider."""
+
+    def record(self, *, channel: str, provider: str, outcome: str,
+               latency_seconds: float | None = None) -> None: ...
 
 
 class Renderer(Protocol):

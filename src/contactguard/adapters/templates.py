@@ -24,6 +24,10 @@ class MessageRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self._html = Environment(
+            loader=PackageLoader("contactguard", "templates"),
+            autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        )
 
     def render(self, message: StoredMessage) -> RenderedMessage:
         if message.channel is Channel.WEBHOOK:
@@ -35,11 +39,22 @@ class MessageRenderer:
             context["code_digits"] = ", ".join(context["code"])
         stem = f"{message.kind.value}.{message.channel.value}"
         body = self._render(locale, f"{stem}.txt", context)
-        subject = None
+        subject = html = None
         if message.channel is Channel.EMAIL:
             subject = " ".join(self._render(locale, f"{stem}.subject.txt", context).split())
+            html = self._render_html(locale, f"{stem}.html", context)
         return RenderedMessage(channel=message.channel, to=message.recipient, body=body.strip(),
-                               subject=subject, reference=message.reference, locale=locale)
+                               subject=subject, html=html, reference=message.reference,
+                               locale=locale)
+
+    def _render_html(self, locale: str, name: str, context: dict[str, Any]) -> str | None:
+        """The HTML alternative (autoescaped), or None when the kind has no HTML template."""
+        for folder in (locale, "en"):
+            try:
+                return self._html.get_template(f"messages/{folder}/{name}").render(context)
+            except TemplateNotFound:
+                continue
+        return None
 
     def _render(self, locale: str, name: str, context: dict[str, Any]) -> str:
         try:

@@ -92,6 +92,24 @@ class ContactStatus(StrEnum):
     VERIFIED = "verified"
     PENDING = "pending"
     UNVERIFIED = "unverified"
+    UNDELIVERABLE = "undeliverable"  # no channel the contact allows can reach its value
+
+
+@dataclass(frozen=True, slots=True)
+class Undeliverable:
+    """A channel that permanently failed for a contact's current value, and why."""
+
+    channel: Channel
+    reason: str
+    since: datetime
+
+
+def undeliverable_status(kind: ContactKind, line_type: LineType | None,
+                         marks: tuple[Undeliverable, ...]) -> bool:
+    """True when every channel the contact allows is marked undeliverable."""
+    allowed = allowed_channels(kind, line_type)
+    failed = {mark.channel for mark in marks}
+    return bool(allowed) and all(channel in failed for channel in allowed)
 
 
 @dataclass(slots=True)

@@ -73,6 +73,8 @@ class StoredMessage:
     status: MessageStatus
     attempts: int
     created_at: datetime
+    # Set when a worker reached the point of no return with the transport (see delivery).
+    handed_over_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +88,12 @@ class RenderedMessage:
     html: str | None = None
     reference: str = ""
     locale: str = "en"
+    outbox_id: int | None = None  # with the reference, makes a stable Message-ID
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What a sender may return instead of a bare id: which provider took the message."""
+
+    provider: str
+    provider_message_id: str | None = None

@@ -15,6 +15,7 @@ from rich.table import Table
 from contactguard.bootstrap import Container, bootstrap
 from contactguard.config import load_settings
 from contactguard.entrypoints import policy_cli
+from contactguard.entrypoints.worker_cli import dkim_app, worker
 from contactguard.errors import ContactGuardError
 
 app = typer.Typer(help="ContactGuard: verify emergency contacts, keep sellers safe from phishing.",
@@ -26,6 +27,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="apikeys")
 app.add_typer(accounts_app, name="accounts")
 policy_cli.register(app)  # policy, compliance, webhooks, audit
+app.command()(worker)
+app.add_typer(dkim_app, name="dkim")
 
 out = Console()
 err = Console(stderr=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 import uvicorn
 
-from contactguard.bootstrap import Container, bootstrap
+from contactguard.bootstrap import Container, bootstrap, start_dev_smtp, store_dev_email
 from contactguard.config import Settings, load_settings
 from contactguard.entrypoints.api.app import create_app
 from contactguard.errors import Unauthorized
@@ -24,12 +25,21 @@ def run_server(*, host: str | None = None, port: int | None = None) -> None:
     if settings.dev and "public_url" not in settings.model_fields_set:
         # Dev mode: links (account-session links, SMS origin) point at this very server.
         settings = settings.model_copy(update={"public_url": _local_base(host, port)})
-    container = bootstrap(settings, configure_logs=True)
-    if settings.dev:
-        _prepare_dev(container, host, port)
-    app = create_app(container, own_container=True)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,
-                proxy_headers=True, server_header=False)
+    smtp = None
+    if settings.dev and settings.dev_smtp and not settings.smtp_url:
+        smtp, settings = start_dev_smtp(settings)
+    try:
+        container = bootstrap(settings, configure_logs=True)
+        if smtp is not None:
+            smtp.handler.store = partial(store_dev_email, container)
+        if settings.dev:
+            _prepare_dev(container, host, port, smtp.url if smtp else None)
+        app = create_app(container, own_container=True)
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,
+                    proxy_headers=True, server_header=False)
+    finally:
+        if smtp is not None:
+            smtp.stop()
 
 
 def dev_api_key(container: Container) -> str:
@@ -49,7 +59,8 @@ def dev_api_key(container: Container) -> str:
     return key
 
 
-def _prepare_dev(container: Container, host: str, port: int) -> None:
+def _prepare_dev(container: Container, host: str, port: int,
+                 smtp_url: str | None = None) -> None:
     settings: Settings = container.settings
     demo_ids = seed_demo_data(container.deps)
     key = dev_api_key(container)
@@ -61,6 +72,8 @@ def _prepare_dev(container: Container, host: str, port: int) -> None:
         f"    API docs:        {base}/docs\n"
         f"    OpenAPI schema:  {base}/openapi.json\n"
         f"    Captured:        {base}/v1/dev/messages  (with the dev API key)\n"
+        + (f"    Dev SMTP server: {smtp_url}  (emails are DKIM-signed and captured; "
+           f"raw bytes at /v1/dev/messages/ID/raw)\n" if smtp_url else "") +
         f"    Dev API key:     {key[:10]}…  (full key in {settings.var_dir}/dev_api_key)\n"
         f"    Demo sellers:    {', '.join(demo_ids)}\n",
         flush=True,

@@ -19,7 +19,9 @@ from contactguard.domain.contacts import (
     ContactKind,
     ContactStatus,
     LineType,
+    Undeliverable,
     allowed_channels,
+    undeliverable_status,
 )
 from contactguard.domain.locales import DEFAULT_LOCALE
 from contactguard.errors import AccountNotFound, FieldError, ValidationFailed
@@ -44,6 +46,7 @@ class AccountInput:
 class ContactView:
     contact: Contact
     status: ContactStatus
+    undeliverable: tuple[Undeliverable, ...] = ()  # channels that permanently failed
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -115,8 +118,7 @@ def set_contact(deps: Deps, external_id: str, kind: ContactKind, raw_value: str,
         value, line_type = _parse_contact(deps, kind, raw_value, account.country, "value")
         contact = _store_contact(deps, uow, account, kind, value, line_type, actor)
         uow.commit()
-        open_ids = uow.challenges.open_contact_ids([contact.id], deps.clock.now())
-        return ContactView(contact, contact.status(has_open_challenge=contact.id in open_ids))
+        return _contact_views(deps, uow, [contact])[0]
 
 
 def list_contacts(deps: Deps, external_id: str) -> list[ContactView]:
@@ -132,10 +134,22 @@ def _load(uow: UnitOfWork, external_id: str) -> Account:
 
 
 def _view(deps: Deps, uow: UnitOfWork, account: Account) -> AccountView:
-    contacts: list[Contact] = uow.contacts.for_account(account.id)
+    return AccountView(account, _contact_views(deps, uow, uow.contacts.for_account(account.id)))
+
+
+def _contact_views(deps: Deps, uow: UnitOfWork, contacts: list[Contact]) -> list[ContactView]:
+    """Each contact with its status; UNDELIVERABLE when no allowed channel can reach it."""
     open_ids = uow.challenges.open_contact_ids([c.id for c in contacts], deps.clock.now())
-    return AccountView(account, [ContactView(c, c.status(has_open_challenge=c.id in open_ids))
-                                 for c in contacts])
+    marks: dict[int, tuple[Undeliverable, ...]] = uow.deliverability.for_contacts(
+        [(c.id, c.value) for c in contacts])
+    views = []
+    for c in contacts:
+        failed = marks.get(c.id, ())
+        status = c.status(has_open_challenge=c.id in open_ids)
+        if failed and undeliverable_status(c.kind, c.line_type, failed):
+            status = ContactStatus.UNDELIVERABLE
+        views.append(ContactView(c, status, failed))
+    return views
 
 
 def _write_account(deps: Deps, uow: UnitOfWork, clean: _CleanAccount,

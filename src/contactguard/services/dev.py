@@ -36,6 +36,27 @@ class CapturedMessage:
     html: str | None
     reference: str | None
     created_at: datetime
+    raw: bytes | None = None  # the bytes the SMTP server received (DKIM-signed), emails only
+
+
+def get_captured_message(deps: Deps, message_id: int) -> CapturedMessage:
+    """One captured message with its raw bytes. Raises NotFound."""
+    with deps.reader() as uow:
+        row = uow.captured.get(message_id)
+    if row is None:
+        raise NotFound(f"no captured message {message_id}")
+    return CapturedMessage(row.id, row.channel, row.recipient, row.subject, row.body, row.html,
+                           row.reference, row.created_at, row.raw)
+
+
+def store_captured_email(deps: Deps, *, recipient: str, subject: str | None, text: str,
+                         html: str | None, raw: bytes, reference: str | None) -> None:
+    """Keep an email the embedded SMTP server received (dev mode)."""
+    with deps.uow() as uow:
+        uow.captured.add(channel="email", recipient=normalize_recipient(recipient),
+                         subject=subject, body=text, html=html, raw=raw, reference=reference,
+                         now=deps.clock.now())
+        uow.commit()
 
 
 def list_captured_messages(deps: Deps, *, to: str | None = None,
@@ -57,23 +78,3 @@ def seed_demo_data(deps: Deps) -> list[str]:
     if missing:
         upsert_accounts(deps, missing)
     return ids
-
-
-@dataclass(frozen=True, slots=True)
-class CapturedRaw:
-    message: CapturedMessage
-    raw: bytes | None
-
-
-def get_captured_message(deps: Deps, message_id: int) -> CapturedRaw:
-    """One captured message with its raw source (the bytes the SMTP server received, if any).
-
-    Raises NotFound.
-    """
-    with deps.reader() as uow:
-        row = uow.captured.get(message_id)
-    if row is None:
-        raise NotFound(f"no captured message {message_id}")
-    message = CapturedMessage(row.id, row.channel, row.recipient, row.subject, row.body, row.html,
-                              row.reference, row.created_at)
-    return CapturedRaw(message, row.raw)

@@ -81,8 +81,47 @@ class OutboxRepository:
         result = self._conn.execute(update(t.outbox).where(
             c.id == message_id, c.status == MessageStatus.SENDING.value, c.lease_owner == owner
         ).values(status=MessageStatus.PENDING.value, available_at=available_at,
-                 lease_owner=None, lease_expires_at=None, last_error=error))
+                 lease_owner=None, lease_expires_at=None, last_error=error,
+                 handed_over_at=None))
         return result.rowcount == 1
+
+    def hand_over(self, message_id: int, *, owner: str, now: datetime) -> bool:
+        """Record that ``owner`` is about to let the transport accept the message.
+
+        False when the lease was lost (another worker owns the message now): do not send.
+        """
+        c = t.outbox.c
+        result = self._conn.execute(update(t.outbox).where(
+            c.id == message_id, c.status == MessageStatus.SENDING.value, c.lease_owner == owner
+        ).values(handed_over_at=now))
+        return result.rowcount == 1
+
+    def release(self, message_ids: list[int], *, owner: str) -> int:
+        """Give claimed, untouched messages back (graceful shutdown); the attempt is not counted."""
+        if not message_ids:
+            return 0
+        c = t.outbox.c
+        result = self._conn.execute(update(t.outbox).where(
+            c.id.in_(message_ids), c.status == MessageStatus.SENDING.value,
+            c.lease_owner == owner, c.handed_over_at.is_(None),
+        ).values(status=MessageStatus.PENDING.value, lease_owner=None, lease_expires_at=None,
+                 attempts=c.attempts - 1))
+        return int(result.rowcount)
+
+    def extend_leases(self, message_ids: list[int], *, owner: str, until: datetime) -> int:
+        """Renew the lease of messages still owned by ``owner`` (long batches)."""
+        if not message_ids:
+            return 0
+        c = t.outbox.c
+        result = self._conn.execute(update(t.outbox).where(
+            c.id.in_(message_ids), c.status == MessageStatus.SENDING.value,
+            c.lease_owner == owner).values(lease_expires_at=until))
+        return int(result.rowcount)
+
+    def by_provider_id(self, provider_message_id: str) -> Row[Any] | None:
+        c = t.outbox.c
+        return self._conn.execute(select(t.outbox).where(
+            c.provider_message_id == provider_message_id).order_by(c.id.desc()).limit(1)).first()
 
     def cancel_for_challenge(self, challenge_id: str) -> int:
         """Drop not-yet-sent codes of a challenge (a resend or a new challenge replaced them)."""
@@ -115,4 +154,5 @@ def _stored(row: Row[Any]) -> StoredMessage:
         account_id=m["account_id"], params=dict(m["params"] or {}), secret_params={},
         challenge_id=m["challenge_id"], not_after=m["not_after"],
         status=MessageStatus(m["status"]), attempts=m["attempts"], created_at=m["created_at"],
+        handed_over_at=m["handed_over_at"],
     )

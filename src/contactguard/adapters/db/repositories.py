@@ -337,16 +337,16 @@ class CapturedMessageRepository:
             channel=channel, recipient=recipient, subject=subject, body=body, html=html, raw=raw,
             reference=reference, created_at=now))
 
+    def get(self, message_id: int) -> Row[Any] | None:
+        return self._conn.execute(select(t.captured_messages).where(
+            t.captured_messages.c.id == message_id)).first()
+
     def newest(self, *, recipient: str | None, limit: int) -> list[Row[Any]]:
         c = t.captured_messages.c
         query = select(t.captured_messages).order_by(c.id.desc()).limit(limit)
         if recipient:
             query = query.where(c.recipient == recipient)
         return list(self._conn.execute(query))
-
-    def get(self, message_id: int) -> Row[Any] | None:
-        c = t.captured_messages.c
-        return self._conn.execute(select(t.captured_messages).where(c.id == message_id)).first()
 
 
 def count_rows(conn: Connection, table: Any, *where: Any) -> int:

@@ -149,6 +149,8 @@ outbox = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("sent_at", UTCDateTime()),
+    # Delivery: when the leasing worker reached the transport's point of no return.
+    Column("handed_over_at", UTCDateTime()),
     Index("ix_outbox_status_available_at", "status", "available_at"),
     Index("ix_outbox_account_id_created_at", "account_id", "created_at"),
     Index("ix_outbox_challenge_id", "challenge_id"),
@@ -318,3 +320,34 @@ audit_head = Table(
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+# --- Delivery -------------------------------------------------------------------------------
+
+# Provider delivery receipts (status callbacks) recorded against the outbox message.
+delivery_receipts = Table(
+    "delivery_receipts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("outbox_id", BigId, ForeignKey("outbox.id", ondelete="CASCADE"), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("error_code", String(16)),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Index("ix_delivery_receipts_outbox_id", "outbox_id"),
+)
+
+# A channel that permanently failed for a contact's value (bounce, landline, invalid number).
+# Only applies while the contact still has that value.
+contact_undeliverable = Table(
+    "contact_undeliverable",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("contact_id", BigId, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("value", String(320), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("since", UTCDateTime(), nullable=False),
+    UniqueConstraint("contact_id", "channel", name="uq_contact_undeliverable_contact_channel"),
+)
+
+Index("ix_outbox_provider_message_id", outbox.c.provider_message_id)

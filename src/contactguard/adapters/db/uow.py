@@ -8,6 +8,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from contactguard.adapters.db.delivery import DeliverabilityRepository, ReceiptRepository
 from contactguard.adapters.db.engine import SQLITE_WRITE
 from contactguard.adapters.db.outbox import OutboxRepository
 from contactguard.adapters.db.policy_repos import (
@@ -58,6 +59,8 @@ class SqlUnitOfWork:
     contact_changes: ContactChangeRepository
     webhooks: WebhookRepository
     audit: AuditRepository
+    deliverability: DeliverabilityRepository
+    receipts: ReceiptRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
                  on_outbox: Callable[[], None] | None = None,
@@ -99,6 +102,8 @@ class SqlUnitOfWork:
         self.contact_changes = ContactChangeRepository(conn)
         self.webhooks = WebhookRepository(conn)
         self.audit = AuditRepository(conn)
+        self.deliverability = DeliverabilityRepository(conn)
+        self.receipts = ReceiptRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

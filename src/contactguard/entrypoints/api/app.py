@@ -7,13 +7,13 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from contactguard import __version__
 from contactguard.bootstrap import Container
 from contactguard.entrypoints import web
 from contactguard.entrypoints.api.problems import install_problem_handlers, problem_catalog
-from contactguard.entrypoints.api.routers import account_sessions, accounts, dev, verifications
+from contactguard.entrypoints.api.routers import account_sessions, accounts, dev, providers, verifications
 from contactguard.entrypoints.api.routers import audit as audit_routes
 from contactguard.entrypoints.api.routers import policy as policy_routes
 from contactguard.entrypoints.api.routers import webhooks as webhook_routes
@@ -53,6 +53,7 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
     app.include_router(policy_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(audit_routes.router)
+    app.include_router(providers.router)
     if container.settings.dev:
         app.include_router(dev.router)
     catalog = problem_catalog()
@@ -60,6 +61,11 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
     @app.get("/healthz", tags=["meta"], summary="Liveness")
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    @app.get("/metrics", tags=["meta"], summary="Prometheus metrics")
+    async def metrics() -> Response:
+        collector = container.extras["metrics"]
+        return Response(collector.exposition(), media_type=collector.content_type)
 
     @app.get("/problems/{code}", tags=["meta"], summary="Describe a problem type")
     async def problem(code: str) -> JSONResponse:

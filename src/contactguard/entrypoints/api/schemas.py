@@ -64,6 +64,13 @@ class ContactIn(_In):
     value: str = Field(max_length=320, examples=["+14155550123"])
 
 
+class UndeliverableOut(BaseModel):
+    channel: Channel
+    reason: str = Field(examples=["twilio HTTP 400 error 21614: the number is a landline or "
+                                  "otherwise cannot receive SMS"])
+    since: datetime
+
+
 class ContactOut(BaseModel):
     kind: ContactKind
     value: str = Field(description="The latest value set (E.164 for phones).")
@@ -74,13 +81,19 @@ class ContactOut(BaseModel):
     verified_channel: Channel | None = None
     active_value: str = Field(description="The value in force: the last verified value while a "
                                           "changed one awaits verification.")
+    undeliverable_channels: list[UndeliverableOut] = Field(
+        default_factory=list, description="Channels that permanently failed for the current "
+        "value, with the reason (status is 'undeliverable' when every channel failed).")
 
     @classmethod
     def of(cls, view: ContactView) -> ContactOut:
         c = view.contact
         return cls(kind=c.kind, value=c.value, line_type=c.line_type, status=view.status,
                    channels=[Channel(ch) for ch in view.channels], verified_at=c.verified_at,
-                   verified_channel=c.verified_channel, active_value=c.active_value)
+                   verified_channel=c.verified_channel, active_value=c.active_value,
+                   undeliverable_channels=[UndeliverableOut(channel=m.channel, reason=m.reason,
+                                                            since=m.since)
+                                           for m in view.undeliverable])
 
 
 class AccountOut(BaseModel):

@@ -65,5 +65,5 @@ async def raw(request: Request, message_id: int) -> Response:
         found = await run(web.container, get_captured_message, web.container.deps, message_id)
     except NotFound:
         raise PageNotFound from None
-    text = found.raw.decode("utf-8", "replace") if found.raw else found.message.body
+    text = found.raw.decode("utf-8", "replace") if found.raw else found.body
     return web.finish(request, PlainTextResponse(text))

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from contactguard.entrypoints.api.deps import ApiKeyDep, ContainerDep, json_response, run
 from contactguard.entrypoints.api.schemas import DevMessageList, DevMessageOut, Problem
-from contactguard.services.dev import list_captured_messages
+from contactguard.services.dev import get_captured_message, list_captured_messages
 
 router = APIRouter(prefix="/v1/dev", tags=["dev"])
 
@@ -22,3 +22,13 @@ async def messages(container: ContainerDep, key: ApiKeyDep,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Response:
     found = await run(container, list_captured_messages, container.deps, to=to, limit=limit)
     return json_response(DevMessageList(data=[DevMessageOut.of(m) for m in found]))
+
+
+@router.get("/messages/{message_id}/raw", responses={401: {"model": Problem},
+                                                    404: {"model": Problem}},
+            response_class=Response, summary="The raw (DKIM-signed) bytes of a captured email")
+async def message_raw(container: ContainerDep, key: ApiKeyDep, message_id: int) -> Response:
+    found = await run(container, get_captured_message, container.deps, message_id)
+    if found.raw is None:
+        return Response(found.body.encode(), media_type="text/plain; charset=utf-8")
+    return Response(found.raw, media_type="message/rfc822")

@@ -1,7 +1,7 @@
 """seller center
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-28 17:41:13.673393
 """
 
@@ -14,7 +14,7 @@ import contactguard.adapters.db.tables
 
 
 revision = '0003'
-down_revision = '0001'
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,40 @@
+"""Prometheus metrics, on a registry of the container's own (never the global one)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE_LATEST", "DeliveryMetricsCollector"]
+
+_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
+_COUNTERS = {"sent": "sent", "unconfirmed": "sent", "failed": "failed", "retried": "retried",
+             "expired": "expired"}
+
+
+class DeliveryMetricsCollector:
+    """``contactguard_messages_{sent,failed,retried,expired}_total`` and the latency histogram."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        labels = ("channel", "provider")
+        self._counters = {
+            name: Counter(f"contactguard_messages_{name}", f"Messages {name}", labels,
+                          registry=self.registry)
+            for name in ("sent", "failed", "retried", "expired")}
+        self._latency = Histogram("contactguard_delivery_latency_seconds",
+                                  "From queueing to acceptance by the transport", ("channel",),
+                                  buckets=_LATENCY_BUCKETS, registry=self.registry)
+
+    def record(self, *, channel: str, provider: str, outcome: str,
+               latency_seconds: float | None = None) -> None:
+        counter = _COUNTERS.get(outcome)
+        if counter is not None:
+            self._counters[counter].labels(channel, provider).inc()
+        if latency_seconds is not None:
+            self._latency.labels(channel).observe(max(latency_seconds, 0.0))
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,171 @@
+"""``contactguard worker`` processes against a real SMTP server: SIGKILL, SIGTERM, DKIM keys."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dkim
+import pytest
+from sqlalchemy import create_engine, select
+
+from contactguard.adapters.db import tables as t
+from contactguard.adapters.delivery.dkim import load_keys
+from contactguard.bootstrap import bootstrap
+from contactguard.domain.contacts import ContactKind
+from contactguard.services.accounts import AccountInput, upsert_accounts
+from contactguard.services.delivery import UNCONFIRMED
+from contactguard.services.verification import start_verification
+from tests.conftest import make_settings
+from tests.e2e.conftest import BIN, Cli
+from tests.smtp_sink import SinkHandler, SmtpSink
+
+DOMAIN = "mail.acme.test"
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    server = SmtpSink(SinkHandler(delay=0.03))
+    server.start()
+    yield server
+    server.stop()
+
+
+def _queue(database_url: str, tmp_path: Path, count: int) -> None:
+    container = bootstrap(make_settings(database_url, tmp_path), start_worker=False)
+    try:
+        upsert_accounts(container.deps, [
+            AccountInput(external_id=f"s-{i}", name=f"Seller {i}", country="GB",
+                         contacts={"emergency_email": f"owner{i}@shop.example.com"})
+            for i in range(count)])
+        for i in range(count):
+            start_verification(container.deps, account=f"s-{i}",
+                               contact=ContactKind.EMERGENCY_EMAIL)
+    finally:
+        container.close()
+
+
+def _rows(database_url: str):
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(select(t.outbox).order_by(t.outbox.c.id)))
+    finally:
+        engine.dispose()
+
+
+def _leased_by(database_url: str, pid: int) -> int:
+    return sum(1 for r in _rows(database_url)
+               if r.status == "sending" and r.lease_owner and f":{pid}:" in r.lease_owner)
+
+
+def _worker_env(cli: Cli, sink: SmtpSink, tmp_path: Path) -> dict[str, str]:
+    key = tmp_path / "ed.pem"
+    if not key.exists():
+        cli("dkim", "keygen", "--algorithm", "ed25519", "--selector", "cg", "--out", str(key),
+            "--domain", DOMAIN)
+    return {**cli.env, "CONTACTGUARD_SMTP_URL": sink.url,
+            "CONTACTGUARD_MAIL_FROM": f"Acme Market <no-reply@{DOMAIN}>",
+            "CONTACTGUARD_DKIM_KEYS": f"cg={key}", "CONTACTGUARD_WORKER_LEASE_SECONDS": "3",
+            "CONTACTGUARD_WORKER_POLL_SECONDS": "0.2", "CONTACTGUARD_WORKER_BATCH": "10",
+            "CONTACTGUARD_WORKER_CONCURRENCY": "2"}
+
+
+def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("w") as handle:
+        return subprocess.Popen([str(BIN), "worker"], env=env, stdout=handle,
+                                stderr=subprocess.STDOUT)
+
+
+def _wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def _postgres_only(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several worker processes are a PostgreSQL deployment")
+
+
+def test_sigkill_one_of_two_workers_mid_batch_loses_and_duplicates_nothing(
+        cli: Cli, database_url: str, tmp_path: Path, sink: SmtpSink) -> None:
+    _postgres_only(database_url)
+    count = 200
+    started = time.monotonic()
+    _queue(database_url, tmp_path, count)
+    print(f"queued in {time.monotonic() - started:.1f}s")
+    env = _worker_env(cli, sink, tmp_path)
+    victim = _start(env, tmp_path / "victim.log")
+    _wait(lambda: "worker ready" in (tmp_path / "victim.log").read_text(), 60, "the victim")
+    survivor = _start(env, tmp_path / "survivor.log")
+    try:
+        _wait(lambda: len(sink.received) >= 20 and _leased_by(database_url, victim.pid) >= 5,
+              60, "the victim to be in the middle of a batch")
+        print(f"killing after {time.monotonic() - started:.1f}s")
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        at_kill = len(sink.received)
+        assert at_kill < count, "the victim was killed after the batch had finished"
+        _wait(lambda: len(sink.received) >= count, 90, "every message to arrive")
+        _wait(lambda: all(r.status == "sent" for r in _rows(database_url)), 30,
+              "every message to be recorded as sent")
+    finally:
+        survivor.send_signal(signal.SIGTERM)
+        assert survivor.wait(20) == 0
+        if victim.poll() is None:
+            victim.kill()
+    print(f"all delivered after {time.monotonic() - started:.1f}s")
+    rows = _rows(database_url)
+    counts = sink.message_id_counts()
+    duplicates = {mid: n for mid, n in counts.items() if n > 1}
+    assert duplicates == {}, f"Message-IDs delivered twice: {duplicates}"
+    expected = {f"<{r.reference}.{r.id}@{DOMAIN}>" for r in rows}
+    assert set(counts) == expected  # every message arrived, exactly once
+    assert len(expected) == count
+    taken_over = [r for r in rows if r.attempts > 1 or r.last_error == UNCONFIRMED]
+    assert taken_over, "no message was in flight at the victim when it was killed"
+    keys = load_keys(env["CONTACTGUARD_DKIM_KEYS"])
+    record = keys[0].public_record().encode()
+    assert all(dkim.verify(m.raw, dnsfunc=lambda name, timeout=5: record)
+               for m in sink.received[:20])
+
+
+def test_sigterm_finishes_in_flight_and_releases_the_rest(cli: Cli, database_url: str,
+                                                           tmp_path: Path) -> None:
+    _postgres_only(database_url)
+    slow = SmtpSink(SinkHandler(delay=0.3))
+    slow.start()
+    try:
+        _queue(database_url, tmp_path, 20)
+        env = {**_worker_env(cli, slow, tmp_path), "CONTACTGUARD_WORKER_CONCURRENCY": "1"}
+        worker = _start(env, tmp_path / "worker.log")
+        _wait(lambda: len(slow.received) >= 1, 60, "a first delivery")
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(15) == 0
+        rows = _rows(database_url)
+        assert "sending" not in {r.status for r in rows}
+        sent = [r for r in rows if r.status == "sent"]
+        assert 1 <= len(sent) < 20 and len(slow.received) == len(sent)
+        assert all(r.attempts == 0 for r in rows if r.status == "pending")  # released, uncounted
+    finally:
+        slow.stop()
+
+
+def test_dkim_keygen_prints_the_record_to_publish(tmp_path: Path) -> None:
+    cli = Cli({k: v for k, v in os.environ.items() if not k.startswith("CONTACTGUARD_")})
+    out = tmp_path / "rsa.pem"
+    result = cli("dkim", "keygen", "--algorithm", "rsa", "--selector", "cg2026", "--out", str(out),
+                 "--domain", "acme.example")
+    assert result.stdout.startswith('cg2026._domainkey.acme.example TXT "v=DKIM1; k=rsa; p=')
+    [key] = load_keys(f"cg2026={out}")
+    printed = "".join(result.stdout.split(" TXT ", 1)[1].strip().split('"')[1::2])
+    assert printed == key.public_record()
+    again = cli("dkim", "keygen", "--selector", "x", "--out", str(out), check=False)
+    assert again.returncode == 2 and "exists" in again.stderr

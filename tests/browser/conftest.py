@@ -11,7 +11,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import SECRET, code_in, require_or_skip
-from tests.e2e.conftest import BIN, free_port
+from tests.e2e.conftest import running_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -87,33 +86,9 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     env.update({"CONTACTGUARD_DEV": "1", "CONTACTGUARD_VAR_DIR": str(root / "var"),
                 "CONTACTGUARD_SECRET_KEY": SECRET, "CONTACTGUARD_INPROCESS_WORKER": "1",
                 "CONTACTGUARD_LOG_JSON": "1"})
-    subprocess.run([str(BIN), "db", "upgrade"], env=env, check=True, capture_output=True,
-                   timeout=60)
-    port = free_port()
     log = root / "server.log"
-    with log.open("w") as handle:
-        process = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env,
-                                   stdout=handle, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"server did not start:\n{log.read_text()}")
-            time.sleep(0.1)
-        key = (root / "var" / "dev_api_key").read_text().strip()
+    with running_server(env, log) as (base, key):
         yield WebServer(base, key, db_path, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,13 +57,15 @@ class Server:
     output: Path
 
 
-@pytest.fixture
-def dev_server(cli: Cli, tmp_path: Path) -> Iterator[Server]:
-    """``contactguard serve`` in dev mode, as ``make run`` starts it."""
+@contextmanager
+def running_server(env: dict[str, str], log: Path) -> Iterator[tuple[str, str]]:
+    """Migrate, start ``contactguard serve`` with ``env`` and wait until it answers.
+
+    Yields its base URL and the dev API key; the server is stopped afterwards.
+    """
+    subprocess.run([str(BIN), "db", "upgrade"], env=env, check=True, capture_output=True,
+                   timeout=60)
     port = free_port()
-    env = {**cli.env, "CONTACTGUARD_DEV": "1", "CONTACTGUARD_INPROCESS_WORKER": "1"}
-    cli("db", "upgrade")
-    log = tmp_path / "server.log"
     with log.open("w") as handle:
         process = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env,
                                    stdout=handle, stderr=subprocess.STDOUT)
@@ -78,11 +81,19 @@ def dev_server(cli: Cli, tmp_path: Path) -> Iterator[Server]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"server did not start:\n{log.read_text()}")
             time.sleep(0.1)
-        key = (Path(env["CONTACTGUARD_VAR_DIR"]) / "dev_api_key").read_text().strip()
-        yield Server(base, key, log)
+        yield base, (Path(env["CONTACTGUARD_VAR_DIR"]) / "dev_api_key").read_text().strip()
     finally:
         process.terminate()
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture
+def dev_server(cli: Cli, tmp_path: Path) -> Iterator[Server]:
+    """``contactguard serve`` in dev mode, as ``make run`` starts it."""
+    env = {**cli.env, "CONTACTGUARD_DEV": "1", "CONTACTGUARD_INPROCESS_WORKER": "1"}
+    log = tmp_path / "server.log"
+    with running_server(env, log) as (base, key):
+        yield Server(base, key, log)

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from contactguard.bootstrap import Container, bootstrap
 from contactguard.config import load_settings
+from contactguard.domain.audit import CLI
 from contactguard.entrypoints import policy_cli
 from contactguard.entrypoints.worker_cli import dkim_app, worker
 from contactguard.errors import ContactGuardError
@@ -74,7 +75,7 @@ def apikeys_create(name: Annotated[str, typer.Option("--name", help="Who or what
 
     container = _container()
     try:
-        created = create_api_key(container.deps, name)
+        created = create_api_key(container.deps, name, actor=CLI)
     except ContactGuardError as exc:
         raise _fail(exc) from None
     finally:
@@ -108,7 +109,7 @@ def apikeys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id (see
 
     container = _container()
     try:
-        revoke_api_key(container.deps, key_id)
+        revoke_api_key(container.deps, key_id, actor=CLI)
     except ContactGuardError as exc:
         raise _fail(exc) from None
     finally:
@@ -141,7 +142,7 @@ def accounts_import(
             task = progress.add_task("import", total=total)
             report = imports.import_accounts(
                 container.deps, imports.read_rows(handle, kind),
-                progress=lambda n: progress.advance(task, n))
+                progress=lambda n: progress.advance(task, n), actor=CLI)
     except ContactGuardError as exc:
         raise _fail(exc, 2) from None
     except UnicodeDecodeError:

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from contactguard.domain.audit import SYSTEM, Actor
 from contactguard.errors import FieldError, NotFound, Unauthorized, ValidationFailed
+from contactguard.services import audit
 from contactguard.services.deps import Deps
 
 KEY_PREFIX = "cgk_"
@@ -30,7 +32,7 @@ class CreatedApiKey:
     secret: str  # shown once, never stored
 
 
-def create_api_key(deps: Deps, name: str) -> CreatedApiKey:
+def create_api_key(deps: Deps, name: str, *, actor: Actor = SYSTEM) -> CreatedApiKey:
     """Raises ValidationFailed for an empty or overlong name."""
     clean = name.strip()
     if not 0 < len(clean) <= 100:
@@ -40,6 +42,8 @@ def create_api_key(deps: Deps, name: str) -> CreatedApiKey:
     now = deps.clock.now()
     with deps.uow() as uow:
         key_id = uow.api_keys.add(name=clean, prefix=secret[:10], key_hash=_digest(secret), now=now)
+        audit.record(deps, uow, actor, "api_key.created", f"api_key:{key_id}",
+                     after={"name": clean, "prefix": secret[:10]})
         uow.commit()
     return CreatedApiKey(ApiKeyInfo(key_id, clean, secret[:10], now, None), secret)
 
@@ -49,11 +53,13 @@ def list_api_keys(deps: Deps) -> list[ApiKeyInfo]:
         return [_info(row) for row in uow.api_keys.all()]
 
 
-def revoke_api_key(deps: Deps, key_id: int) -> None:
+def revoke_api_key(deps: Deps, key_id: int, *, actor: Actor = SYSTEM) -> None:
     """Raises NotFound when no active key has this id."""
     with deps.uow() as uow:
         if not uow.api_keys.revoke(key_id, deps.clock.now()):
             raise NotFound(f"no active API key with id {key_id}")
+        audit.record(deps, uow, actor, "api_key.revoked", f"api_key:{key_id}",
+                     after={"revoked": True})
         uow.commit()
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from contactguard.domain.audit import SYSTEM, Actor
 from contactguard.domain.contacts import ContactKind
 from contactguard.errors import ContactGuardError, ValidationFailed
 from contactguard.services.accounts import AccountInput, upsert_accounts, validate_account_input
@@ -90,7 +91,8 @@ def row_to_input(row: dict[str, Any]) -> AccountInput:
 
 
 def import_accounts(deps: Deps, rows: Iterable[tuple[int, dict[str, Any] | str]], *,
-                    progress: Callable[[int], None] | None = None) -> ImportReport:
+                    progress: Callable[[int], None] | None = None,
+                    actor: Actor = SYSTEM) -> ImportReport:
     """Upsert every valid row by external_id, in batches; report the others with their line."""
     report = ImportReport()
     batch: list[tuple[int, AccountInput]] = []
@@ -112,24 +114,25 @@ def import_accounts(deps: Deps, rows: Iterable[tuple[int, dict[str, Any] | str]]
             continue
         batch.append((line, data))
         if len(batch) >= BATCH_SIZE:
-            _flush(deps, batch, report)
+            _flush(deps, batch, report, actor)
             seen.clear()
-    _flush(deps, batch, report)
+    _flush(deps, batch, report, actor)
     report.errors.sort(key=lambda error: error.line)
     return report
 
 
-def _flush(deps: Deps, batch: list[tuple[int, AccountInput]], report: ImportReport) -> None:
+def _flush(deps: Deps, batch: list[tuple[int, AccountInput]], report: ImportReport,
+           actor: Actor) -> None:
     if not batch:
         return
     try:
-        _count(report, upsert_accounts(deps, [data for _, data in batch]))
+        _count(report, upsert_accounts(deps, [data for _, data in batch], actor=actor))
     except ContactGuardError:
         # One row failed a check that needs the stored account (e.g. a phone number and the
         # stored country): write the rows one by one to keep the good ones.
         for line, data in batch:
             try:
-                _count(report, upsert_accounts(deps, [data]))
+                _count(report, upsert_accounts(deps, [data], actor=actor))
             except ContactGuardError as exc:
                 report.errors.append(RowError(line, data.external_id, _reason(exc)))
     batch.clear()

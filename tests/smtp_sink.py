@@ -34,11 +34,23 @@ class SinkHandler:
     # Seconds to wait before accepting each recipient: slows a pipeline down without making
     # the end of DATA slow (aiosmtpd drops a message whose client leaves before the reply).
     delay: float = 0.0
+    in_rcpt: set[int | None] = field(default_factory=set)  # client ports waiting in RCPT
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def waiting_in_rcpt(self) -> set[int | None]:
+        with self.lock:
+            return set(self.in_rcpt)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.delay:
-            await asyncio.sleep(self.delay)
+            peer = session.peer[1] if session.peer else None
+            with self.lock:  # a client waiting here has not handed its message over yet
+                self.in_rcpt.add(peer)
+            try:
+                await asyncio.sleep(self.delay)
+            finally:
+                with self.lock:
+                    self.in_rcpt.discard(peer)
         if address in self.reject_rcpt:
             return self.reject_rcpt[address]
         envelope.rcpt_tos.append(address)

@@ -24,10 +24,11 @@ from contactguard.domain.contacts import (
     undeliverable_status,
 )
 from contactguard.domain.locales import DEFAULT_LOCALE
-from contactguard.errors import AccountNotFound, FieldError, ValidationFailed
+from contactguard.errors import FieldError, ValidationFailed
 from contactguard.ports import UnitOfWork
 from contactguard.services import audit, protection
 from contactguard.services.deps import Deps
+from contactguard.services.lookup import require_account
 
 
 @dataclass(slots=True)
@@ -67,6 +68,8 @@ class _CleanAccount:
     locale: str | None
     time_zone: str | None
     contacts: dict[ContactKind, str]
+    # Values already parsed during validation (emails; phones when the country was given).
+    parsed: dict[ContactKind, tuple[str, LineType | None]] = field(default_factory=dict)
 
 
 def upsert_account(deps: Deps, data: AccountInput, *,
@@ -104,7 +107,7 @@ def validate_account_input(deps: Deps, data: AccountInput) -> None:
 def get_account(deps: Deps, external_id: str) -> AccountView:
     """Raises AccountNotFound."""
     with deps.reader() as uow:
-        return _view(deps, uow, _load(uow, external_id))
+        return _view(deps, uow, require_account(uow, external_id))
 
 
 def set_contact(deps: Deps, external_id: str, kind: ContactKind, raw_value: str, *,
@@ -114,7 +117,7 @@ def set_contact(deps: Deps, external_id: str, kind: ContactKind, raw_value: str,
     Raises AccountNotFound, ValidationFailed, TooManyContactChanges.
     """
     with deps.uow() as uow:
-        account = _load(uow, external_id)
+        account = require_account(uow, external_id)
         value, line_type = _parse_contact(deps, kind, raw_value, account.country, "value")
         contact = _store_contact(deps, uow, account, kind, value, line_type, actor)
         uow.commit()
@@ -125,12 +128,6 @@ def list_contacts(deps: Deps, external_id: str) -> list[ContactView]:
     """Raises AccountNotFound."""
     return get_account(deps, external_id).contacts
 
-
-def _load(uow: UnitOfWork, external_id: str) -> Account:
-    account: Account | None = uow.accounts.by_external_id(external_id)
-    if account is None:
-        raise AccountNotFound(f"no account with external_id '{external_id}'")
-    return account
 
 
 def _view(deps: Deps, uow: UnitOfWork, account: Account) -> AccountView:
@@ -182,7 +179,8 @@ def _write_account(deps: Deps, uow: UnitOfWork, clean: _CleanAccount,
     protection.account_written(deps, uow, account, before, actor,  # audit, compliance row
                                contacts_follow=bool(clean.contacts))
     for kind, raw in clean.contacts.items():
-        value, line_type = _parse_contact(deps, kind, raw, account.country, f"contacts.{kind.value}")
+        value, line_type = clean.parsed.get(kind) or _parse_contact(
+            deps, kind, raw, account.country, f"contacts.{kind.value}")
         _store_contact(deps, uow, account, kind, value, line_type, actor)
     return account, created
 
@@ -236,6 +234,7 @@ def _validate(deps: Deps, data: AccountInput) -> _CleanAccount:
     locale = check(normalize.normalize_locale, data.locale, "locale")
     time_zone = check(normalize.normalize_time_zone, data.time_zone, "time_zone")
     contacts: dict[ContactKind, str] = {}
+    parsed: dict[ContactKind, tuple[str, LineType | None]] = {}
     for key, raw in data.contacts.items():
         try:
             kind = ContactKind(key)
@@ -245,18 +244,16 @@ def _validate(deps: Deps, data: AccountInput) -> _CleanAccount:
                                      "invalid"))
             continue
         contacts[kind] = raw
-        if kind.is_email:
-            check(normalize.normalize_email, raw, f"contacts.{key}")
-        elif country is not None:  # otherwise the stored country is needed: checked on write
+        if kind.is_email or country is not None:  # else the stored country is needed (on write)
             try:
-                _parse_contact(deps, kind, raw, country, f"contacts.{key}")
+                parsed[kind] = _parse_contact(deps, kind, raw, country or "", f"contacts.{key}")
             except ValidationFailed as exc:
                 errors.extend(exc.errors)
     if errors:
         raise ValidationFailed(errors[0].message if len(errors) == 1 else
                                f"{len(errors)} fields are invalid", errors=errors)
     return _CleanAccount(external_id=data.external_id, name=name, country=country, locale=locale,
-                         time_zone=time_zone, contacts=contacts)
+                         time_zone=time_zone, contacts=contacts, parsed=parsed)
 
 
 SECURITY_PHRASE_MIN, SECURITY_PHRASE_MAX = 4, 60
@@ -284,7 +281,7 @@ def set_security_phrase(deps: Deps, external_id: str, phrase: str, *,
     if problem:
         raise ValidationFailed(problem, errors=[FieldError("security_phrase", problem, "invalid")])
     with deps.uow() as uow:
-        account = _load(uow, external_id)
+        account = require_account(uow, external_id)
         had_phrase = account.security_phrase is not None
         account.security_phrase = clean
         uow.accounts.update(account, deps.clock.now())

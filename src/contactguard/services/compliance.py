@@ -25,10 +25,11 @@ from contactguard.domain.compliance import (
 from contactguard.domain.contacts import ContactKind
 from contactguard.domain.policy import SIGNAL_NAME
 from contactguard.domain.webhooks import EventType
-from contactguard.errors import AccountNotFound, Conflict, FieldError, NotFound, ValidationFailed
+from contactguard.errors import Conflict, FieldError, NotFound, ValidationFailed
 from contactguard.ports import UnitOfWork
 from contactguard.services import audit, webhooks
 from contactguard.services.deps import Deps
+from contactguard.services.lookup import require_account
 
 MAX_PAGE = 1000
 
@@ -81,7 +82,7 @@ def get_compliance(deps: Deps, external_id: str) -> AccountCompliance:
     """
     policy = deps.policy
     with deps.reader() as uow:
-        account = _account(uow, external_id)
+        account = require_account(uow, external_id)
         return AccountCompliance(account, _evaluate(deps, uow, account, policy),
                                  uow.signals.get(account.id), policy)
 
@@ -96,7 +97,7 @@ def snooze_reminder(deps: Deps, external_id: str, kind: ContactKind, *,
     now = deps.clock.now()
     policy = deps.policy
     with deps.uow() as uow:
-        account = _account(uow, external_id)
+        account = require_account(uow, external_id)
         compliance = _evaluate(deps, uow, account, policy)
         requirement = next((r for r in compliance.requirements if r.kind is kind), None)
         if requirement is None:
@@ -132,7 +133,7 @@ def set_signals(deps: Deps, external_id: str, signals: Mapping[str, float | None
     if errors:
         raise ValidationFailed(errors[0].message, errors=errors)
     with deps.uow() as uow:
-        account = _account(uow, external_id)
+        account = require_account(uow, external_id)
         before: dict[str, float] = uow.signals.get(account.id)
         after = {k: v for k, v in {**before, **signals}.items() if v is not None}
         uow.signals.save(account.id, after, deps.clock.now())
@@ -265,9 +266,3 @@ def _evaluate(deps: Deps, uow: UnitOfWork, account: Account,
     return evaluate(policy or deps.policy, contacts, deps.clock.now(),
                     uow.snoozes.for_account(account.id))
 
-
-def _account(uow: UnitOfWork, external_id: str) -> Account:
-    account: Account | None = uow.accounts.by_external_id(external_id)
-    if account is None:
-        raise AccountNotFound(f"no account with external_id '{external_id}'")
-    return account

@@ -8,8 +8,9 @@ from typing import Any
 
 from contactguard.domain.messages import MessageStatus
 from contactguard.domain.notices import notice_title
-from contactguard.errors import AccountNotFound, NotFound
+from contactguard.errors import NotFound
 from contactguard.services.deps import Deps
+from contactguard.services.lookup import require_account
 
 #: Messages superseded or dropped before sending were never sent to the seller.
 _NOT_SENT = {MessageStatus.CANCELED.value, MessageStatus.EXPIRED.value}
@@ -36,9 +37,7 @@ def list_notices(deps: Deps, external_id: str, *, locale: str | None = None) -> 
     Raises AccountNotFound.
     """
     with deps.reader() as uow:
-        account = uow.accounts.by_external_id(external_id)
-        if account is None:
-            raise AccountNotFound(f"no account with external_id '{external_id}'")
+        account = require_account(uow, external_id)
         rows = uow.outbox.for_account(account.id, limit=_LIMIT)
     lang = locale or account.locale
     grouped: dict[str, list[Any]] = {}

@@ -11,8 +11,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from contactguard.errors import AccountNotFound, SessionLinkInvalid
+from contactguard.errors import SessionLinkInvalid
 from contactguard.services.deps import Deps
+from contactguard.services.lookup import require_account
 
 LINK_TTL = timedelta(minutes=5)
 LINK_PATH = "/seller/session/"
@@ -32,9 +33,7 @@ def create_session_link(deps: Deps, external_id: str, *, base_url: str) -> Sessi
     now = deps.clock.now()
     token = secrets.token_urlsafe(32)
     with deps.uow() as uow:
-        account = uow.accounts.by_external_id(external_id)
-        if account is None:
-            raise AccountNotFound(f"no account with external_id '{external_id}'")
+        account = require_account(uow, external_id)
         uow.session_links.purge_before(now - timedelta(days=1))
         uow.session_links.add(token_hash=_hash(token), account_id=account.id,
                               expires_at=now + LINK_TTL, now=now)

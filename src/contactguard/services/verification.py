@@ -25,7 +25,6 @@ from contactguard.domain.contacts import (
 )
 from contactguard.domain.messages import MessageKind
 from contactguard.errors import (
-    AccountNotFound,
     ChannelNotAllowed,
     ContactNotFound,
     FieldError,
@@ -37,6 +36,7 @@ from contactguard.errors import (
 from contactguard.ports import UnitOfWork
 from contactguard.services import protection
 from contactguard.services.deps import Deps
+from contactguard.services.lookup import require_account
 from contactguard.services.messages import queue_message
 
 INVALID_CODE = "Invalid or expired code."
@@ -68,7 +68,7 @@ def start_verification(deps: Deps, *, account: str, contact: ContactKind,
     """
     now = deps.clock.now()
     with deps.uow() as uow:
-        owner = _account(uow, account)
+        owner = require_account(uow, account)
         target: Contact | None = uow.contacts.get(owner.id, contact, for_update=True)
         if target is None:
             raise ContactNotFound(
@@ -220,12 +220,6 @@ def _refuse_until(next_at: datetime, now: datetime) -> None:
         raise RateLimited(f"a code was sent to this contact recently; try again in {wait} s",
                           retry_at=next_at, retry_after_seconds=wait)
 
-
-def _account(uow: UnitOfWork, external_id: str) -> Account:
-    account: Account | None = uow.accounts.by_external_id(external_id)
-    if account is None:
-        raise AccountNotFound(f"no account with external_id '{external_id}'")
-    return account
 
 
 def _owner(uow: UnitOfWork, challenge: Challenge) -> Account:

@@ -351,3 +351,19 @@ contact_undeliverable = Table(
 )
 
 Index("ix_outbox_provider_message_id", outbox.c.provider_message_id)
+
+# --- Delivery isolation and hardening (issue 11; migration 0005) ----------------------------
+
+# --- Sent ledger and message checker (issue 9; migration 0006) ------------------------------
+
+# --- Campaigns (issue 8; migration 0007) ----------------------------------------------------
+
+# --- Server-side web sessions (migration 0008) ----------------------------------------------
+
+# --- Operator console (issue 8; migration 0009) ---------------------------------------------
+
+# --- Shared limits and abuse protection (issue 11; migration 0010) --------------------------
+
+# --- Seller Center (issue 12; migration 0011) -----------------------------------------------
+
+# --- Inbound mail, phishing waves, verify-the-caller (issue 9; migration 0012) ---------------

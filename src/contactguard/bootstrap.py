@@ -44,6 +44,7 @@ from contactguard.services.deps import Branding, Deps
 from contactguard.services.dev import store_captured_email
 from contactguard.services.policy import PolicyStore
 from contactguard.services.protection import purge_contact_changes
+from contactguard.services.web_sessions import purge_sessions
 from contactguard.worker import BackgroundWorker, PeriodicJob
 
 if TYPE_CHECKING:
@@ -134,7 +135,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     periodic = [PeriodicJob("compliance-refresh", settings.compliance_refresh_seconds,
                             partial(refresh_due_states, deps)),
                 PeriodicJob("contact-changes-purge", 3600.0,
-                            partial(purge_contact_changes, deps))]
+                            partial(purge_contact_changes, deps)),
+                PeriodicJob("web-sessions-purge", 3600.0, partial(purge_sessions, deps))]
     container = Container(settings=settings, engine=engine, deps=deps, transports=transports,
                           authenticator=ApiKeyAuthenticator(deps), periodic_jobs=periodic)
     container.extras["metrics"] = metrics

@@ -360,6 +360,27 @@ Index("ix_outbox_provider_message_id", outbox.c.provider_message_id)
 
 # --- Server-side web sessions (migration 0008) ----------------------------------------------
 
+# Signed-in sessions of the web surfaces (realm ``seller`` or ``operator``): the cookie holds a
+# random token, only its hash is stored; logout or revocation ends the row, so the old cookie
+# stops working at once in every process.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("realm", String(16), nullable=False),
+    Column("subject", String(128), nullable=False),  # account external id, or operator id
+    Column("user_agent", String(200)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("ended_at", UTCDateTime()),
+    Column("end_reason", String(64)),
+    Index("ix_web_sessions_realm_subject", "realm", "subject"),
+    Index("ix_web_sessions_expires_at", "expires_at"),
+    sqlite_autoincrement=True,
+)
+
 # --- Operator console (issue 8; migration 0009) ---------------------------------------------
 
 # --- Shared limits and abuse protection (issue 11; migration 0010) --------------------------

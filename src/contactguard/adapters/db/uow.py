@@ -29,7 +29,7 @@ from contactguard.adapters.db.repositories import (
     SendLogRepository,
     SnoozeRepository,
 )
-from contactguard.adapters.db.web import SessionLinkRepository
+from contactguard.adapters.db.web import SessionLinkRepository, WebSessionRepository
 
 
 class SqlUnitOfWork:
@@ -61,6 +61,7 @@ class SqlUnitOfWork:
     audit: AuditRepository
     deliverability: DeliverabilityRepository
     receipts: ReceiptRepository
+    web_sessions: WebSessionRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
                  on_outbox: Callable[[], None] | None = None,
@@ -104,6 +105,7 @@ class SqlUnitOfWork:
         self.audit = AuditRepository(conn)
         self.deliverability = DeliverabilityRepository(conn)
         self.receipts = ReceiptRepository(conn)
+        self.web_sessions = WebSessionRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

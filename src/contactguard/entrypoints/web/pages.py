@@ -50,6 +50,9 @@ class Surface:
     #: Builds the answer for a visitor without a valid session (a page or a redirect).
     login_required: Callable[[Request], Response]
     error_template: str = "error.html"
+    #: Folder of the surface's templates under ``templates/`` and its Babel catalog.
+    template_dir: str = "web"
+    i18n_domain: str = "web"
 
 
 @dataclass
@@ -142,18 +145,21 @@ class WebContext:
 
     # --- rendering -------------------------------------------------------------------------
 
-    def translator(self, session: WebSession, account: Any | None = None) -> Translator:
+    def translator(self, session: WebSession, account: Any | None = None, *,
+                   realm: Realm = Realm.SELLER) -> Translator:
+        """Texts in the session's chosen language, else the account's; dates in its zone."""
         locale = getattr(account, "locale", None)
         return Translator(pick_language(session.lang, locale),
-                          getattr(account, "time_zone", "UTC"))
+                          getattr(account, "time_zone", "UTC"),
+                          domain=self.surfaces[realm].i18n_domain)
 
     def render(self, request: Request, template: str, context: dict[str, Any], *,
                status: int = 200, t: Translator | None = None,
                realm: Realm | None = None) -> Response:
-        realm = realm or self.surface_for(request).realm
-        session = self.session(request, realm)
-        t = t or self.translator(session)
-        html = self.env.get_template(f"web/{template}").render(
+        surface = self.surfaces[realm] if realm else self.surface_for(request)
+        session = self.session(request, surface.realm)
+        t = t or self.translator(session, realm=surface.realm)
+        html = self.env.get_template(f"{surface.template_dir}/{template}").render(
             request=request, session=session, t=t, _=t.gettext, ngettext=t.ngettext,
             csrf_token=session.csrf, languages=LANGUAGE_NAMES,
             platform_name=self.container.settings.platform_name,

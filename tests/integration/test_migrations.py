@@ -14,7 +14,7 @@ def test_migrations_match_the_tables(database_url: str) -> None:
     upgrade(database_url)  # a second run is a no-op
     engine = create_engine(database_url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}),
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
                                 metadata)
     engine.dispose()
     assert diff == []

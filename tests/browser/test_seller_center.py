@@ -121,15 +121,16 @@ def test_mobile_seller_verifies_by_sms(web_server, page) -> None:
     expect(card).to_contain_text("by text message (SMS)")
 
 
-def _signed_in_as(context) -> list[str | None]:  # type: ignore[no-untyped-def]
-    """The account each session cookie of ``context`` signs in (None: an anonymous session,
-    which only carries the CSRF secret of the page's forms), as the server reads it."""
+def _signed_in_as(context) -> list[tuple[str | None, bool]]:  # type: ignore[no-untyped-def]
+    """Each seller-session cookie of ``context`` as the server reads it: the account it names
+    and whether it carries a server-side session token. An anonymous cookie, (None, False),
+    only holds the CSRF secret of the page's forms."""
     codec = SessionCodec(SECRET, lifetime=timedelta(hours=8), secure=False)
     now = datetime.now(UTC)
     sessions = [codec.loads(c["value"], now) for c in context.cookies()
                 if c["name"] == codec.cookie_name]
     assert None not in sessions, "a session cookie the server cannot read"
-    return [session.account for session in sessions if session is not None]
+    return [(s.account, s.token is not None) for s in sessions if s is not None]
 
 
 def test_used_or_expired_session_link_is_refused(web_server, new_context) -> None:
@@ -141,14 +142,14 @@ def test_used_or_expired_session_link_is_refused(web_server, new_context) -> Non
     assert response is not None and page.url.endswith("/seller")
     [cookie] = [c for c in first.cookies() if c["name"] == "cg_session"]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
-    assert _signed_in_as(first) == [seller]
+    assert _signed_in_as(first) == [(seller, True)]
 
     second = new_context()
     page = second.new_page()
     response = page.goto(link)  # used already
     assert response is not None and response.status == 410
     expect(page.locator("h1")).to_have_text("This link has been used or has expired")
-    assert _signed_in_as(second) in ([], [None])  # no session signs anyone in
+    assert _signed_in_as(second) in ([], [(None, False)])  # nobody is signed in
     page.goto(f"{web_server.base_url}/seller")
     expect(page.locator("h1")).to_have_text("Please sign in again")
 
@@ -159,7 +160,7 @@ def test_used_or_expired_session_link_is_refused(web_server, new_context) -> Non
     response = page.goto(expired)
     assert response is not None and response.status == 410
     expect(page.locator("h1")).to_have_text("This link has been used or has expired")
-    assert _signed_in_as(second) in ([], [None])
+    assert _signed_in_as(second) in ([], [(None, False)])
 
 
 def test_a_seller_cannot_reach_or_change_another_sellers_data(web_server, page) -> None:

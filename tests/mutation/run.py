@@ -241,7 +241,7 @@ def run_mutation(mutation: Mutation, base: Path, work: Path, timeout: float) -> 
     if code == 0:
         return Outcome(mutation, "survived", seconds, failed, passed, _tail(output))
     if code == 1 and failed:
-        return Outcome(mutation, "killed", seconds, failed, passed)
+        return Outcome(mutation, "killed", seconds, failed, passed, _failures(output))
     return Outcome(mutation, "error", seconds, failed, passed,
                    f"pytest exited {code} (not a test failure):\n{_tail(output)}")
 
@@ -256,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="only check that every mutation still applies, run no tests")
     parser.add_argument("--list", action="store_true", help="list the mutations and exit")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also show how the tests failed under each killed mutation (check "
+                             "that a new mutation is caught for the right reason)")
     parser.add_argument("--file", type=Path, default=MUTATIONS,
                         help="another list of mutations (default: tests/mutation/mutations.toml)")
     args = parser.parse_args(argv)
@@ -307,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             for future in futures:
                 outcome = future.result()
                 outcomes.append(outcome)
-                _report(outcome)
+                _report(outcome, verbose=args.verbose)
     bad = [o for o in outcomes if o.status != "killed"]
     print(f"\nmutation-check: {len(outcomes)} mutations, "
           f"{sum(o.status == 'killed' for o in outcomes)} killed, "
@@ -317,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if bad else 0
 
 
-def _report(outcome: Outcome) -> None:
+def _report(outcome: Outcome, *, verbose: bool = False) -> None:
     m = outcome.mutation
     label = {"killed": "killed  ", "survived": "SURVIVED", "error": "ERROR   "}[outcome.status]
     print(f"  {label} {m.name} ({outcome.seconds:.1f} s)", flush=True)
@@ -325,6 +328,8 @@ def _report(outcome: Outcome) -> None:
         print("           caught by " + ", ".join(outcome.failed))
         if outcome.passed:
             print("           (passed under it: " + ", ".join(outcome.passed) + ")")
+        if verbose and outcome.detail:
+            print("           " + outcome.detail.replace("\n", "\n           "))
     else:
         print(f"           guarantee: {m.guarantee}\n           tests: {', '.join(m.tests)}")
         if outcome.detail:
@@ -335,6 +340,11 @@ def _report(outcome: Outcome) -> None:
 def _short(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else text
     return repr(line if len(line) <= 70 else line[:67] + "...")
+
+
+def _failures(output: str) -> str:
+    """pytest's one-line summary of each failure (the ``FAILED ... - reason`` lines)."""
+    return "\n".join(line for line in output.splitlines() if line.startswith(("FAILED", "ERROR")))
 
 
 def _tail(output: str, lines: int = 25) -> str:

@@ -66,9 +66,10 @@ class Container:
     #: Jobs any worker process runs on a timer (the in-process worker, `contactguard worker`).
     periodic_jobs: list[PeriodicJob] = field(default_factory=list)
 
-    def wake_worker(self) -> None:
+    def wake_worker(self, lanes: frozenset[str] | None = None) -> None:
+        """Wake the in-process worker's threads of ``lanes`` (default: every lane)."""
         if self.worker is not None:
-            self.worker.wake()
+            self.worker.wake(lanes)
 
     def close(self) -> None:
         if self.worker is not None:
@@ -95,9 +96,9 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     clock = clock or SystemClock()
     container_ref: list[Container] = []
 
-    def on_outbox() -> None:
+    def on_outbox(lanes: frozenset[str]) -> None:
         if container_ref:
-            container_ref[0].wake_worker()
+            container_ref[0].wake_worker(lanes)
 
     write_lock = threading.RLock() if settings.is_sqlite else None
 

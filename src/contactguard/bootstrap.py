@@ -27,6 +27,7 @@ from contactguard.adapters.delivery.in_app import InAppSender
 from contactguard.adapters.delivery.providers import build_senders, callback_validator
 from contactguard.adapters.delivery.webhook import WebhookSender
 from contactguard.adapters.metrics import DeliveryMetricsCollector
+from contactguard.adapters.net import SystemResolver
 from contactguard.adapters.policy_file import read_policy_file
 from contactguard.adapters.templates import MessageRenderer
 from contactguard.config import Settings, load_settings
@@ -35,7 +36,7 @@ from contactguard.domain.contacts import Channel
 from contactguard.domain.delivery import RetryPolicy
 from contactguard.domain.webhooks import WEBHOOK_RETRY
 from contactguard.logs import configure_logging
-from contactguard.ports import Clock, Sender
+from contactguard.ports import Clock, Resolver, Sender
 from contactguard.services import webhooks
 from contactguard.services.apikeys import ApiKeyAuthenticator
 from contactguard.services.compliance import refresh_due_states
@@ -83,11 +84,11 @@ class Container:
 
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
               senders: dict[Channel, Sender] | None = None, start_worker: bool | None = None,
-              configure_logs: bool = False) -> Container:
+              configure_logs: bool = False, resolver: Resolver | None = None) -> Container:
     """Build a container from ``settings`` (default: the environment).
 
     ``senders`` replaces the transports (tests pass fakes); ``start_worker`` overrides whether
-    an in-process outbox worker thread runs.
+    an in-process outbox worker thread runs; ``resolver`` replaces DNS (tests).
     """
     settings = settings or load_settings()
     if configure_logs:
@@ -124,8 +125,12 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                               hashlib.sha256).digest()
     chosen = dict(senders or _senders(settings, write_uow, deps))
     chosen.setdefault(Channel.IN_APP, InAppSender())  # the message center: local in every mode
+    # Delivery isolation and hardening (issue 11): webhook addresses are checked, then pinned
+    deps.resolver = resolver or SystemResolver()
+    deps.webhook_allow_private = settings.webhook_allow_private
     chosen.setdefault(Channel.WEBHOOK, WebhookSender(
-        write_uow, deps.box, timeout=settings.webhook_timeout_seconds))
+        write_uow, deps.box, resolver=deps.resolver, timeout=settings.webhook_timeout_seconds,
+        allow_private=settings.webhook_allow_private))
     metrics = DeliveryMetricsCollector()
     transports = Transports(senders=chosen, renderer=MessageRenderer(), metrics=metrics,
                             retry=RetryPolicy(max_attempts=16),  # ~45 min of outage

@@ -48,3 +48,17 @@ class RecordingSender:
 
     def to(self, recipient: str) -> list[RenderedMessage]:
         return [m for m in self.sent if m.to == recipient]
+
+
+class StaticResolver:
+    """A resolver from a fixed table (tests must not use DNS); unknown names raise LookupError."""
+
+    def __init__(self, table: dict[str, list[str]] | None = None) -> None:
+        self.table = dict(table or {})
+        self.asked: list[str] = []
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        if host not in self.table:
+            raise LookupError(f"{host} does not resolve")
+        return list(self.table[host])

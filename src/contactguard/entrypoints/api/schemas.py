@@ -93,7 +93,9 @@ class ContactOut(BaseModel):
                    verified_channel=c.verified_channel, active_value=c.active_value,
                    undeliverable_channels=[UndeliverableOut(channel=m.channel, reason=m.reason,
                                                             since=m.since)
-                                           for m in view.undeliverable])
+                                           for m in view.undeliverable],
+                   lookalike_domain=view.lookalike_domain,
+                   domain_warnings=list(view.domain_warnings))
 
 
 class AccountOut(BaseModel):

@@ -82,6 +82,8 @@ class SmtpSender:
         self._timeout = timeout
         self._tls = tls_context
         self._local = threading.local()
+        self._open: set[smtplib.SMTP] = set()  # every thread's connection, for close()
+        self._open_lock = threading.Lock()
 
     def render_bytes(self, message: RenderedMessage) -> tuple[str, bytes]:
         """The Message-ID and the signed bytes of ``message`` (used by send and the benchmark)."""
@@ -146,10 +148,11 @@ class SmtpSender:
         return Receipt(self.name, ident)
 
     def close(self) -> None:
-        """End this thread's session politely (QUIT), so the server logs no lost connection."""
-        conn = getattr(self._local, "conn", None)
+        """End every thread's session politely (QUIT), so the server logs no lost connection."""
         self._local.conn = None
-        if conn is not None:
+        with self._open_lock:
+            conns, self._open = list(self._open), set()
+        for conn in conns:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 conn.quit()
             with contextlib.suppress(OSError):
@@ -206,12 +209,16 @@ class SmtpSender:
         if target.username:
             conn.login(target.username, target.password or "")
         self._local.conn = conn
+        with self._open_lock:
+            self._open.add(conn)
         return conn, True
 
     def _drop(self) -> None:
         conn = getattr(self._local, "conn", None)
         self._local.conn = None
         if conn is not None:
+            with self._open_lock:
+                self._open.discard(conn)
             with contextlib.suppress(OSError):
                 conn.close()
 

@@ -43,6 +43,17 @@ def upgrade() -> None:
                                       table_kwargs={"sqlite_autoincrement": True}) as batch_op:
                 if name == "outbox":
                     batch_op.add_column(_lane_column())
+        # Endpoints deleted before this version left deliveries naming their ids: a new
+        # endpoint must not take one of those ids over.
+        used = op.get_bind().execute(sa.text(
+            "SELECT max(CAST(recipient AS INTEGER)) FROM outbox WHERE channel = 'webhook'"
+        )).scalar()
+        if used:
+            op.execute(sa.text("DELETE FROM sqlite_sequence WHERE name = 'webhook_endpoints'"))
+            op.execute(sa.text(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT 'webhook_endpoints', "
+                "max(:used, coalesce((SELECT max(id) FROM webhook_endpoints), 0))"
+            ).bindparams(used=int(used)))
     else:
         op.add_column("outbox", _lane_column())
     op.execute("UPDATE outbox SET lane = 'webhook' WHERE channel = 'webhook'")

@@ -41,3 +41,21 @@ def test_dev_email_is_dkim_signed_smtp_captured_with_raw_bytes(dev_server: Serve
     assert raw.content.count(b"DKIM-Signature:") == 2
     for idx in (0, 1):
         assert verifier.verify(idx=idx, dnsfunc=lambda name, timeout=5: records.get(name))
+
+
+def test_dev_smtp_starts_quietly_and_takes_internationalized_addresses(
+        dev_server: Server) -> None:
+    """The readiness probe used to hang up mid-session ("Connection lost during
+    _handle_client()" on every start); the embedded server offers SMTPUTF8."""
+    headers = {"Authorization": f"Bearer {dev_server.api_key}"}
+    with httpx.Client(base_url=dev_server.base_url, headers=headers) as client:
+        created = client.post("/v1/accounts", json={
+            "external_id": "seller-ru", "name": "Лавка", "country": "RU",
+            "contacts": {"emergency_email": "пользователь@пример.рф"}})
+        assert created.status_code == 201, created.text
+        started = client.post("/v1/verifications", json={"account": "seller-ru",
+                                                         "contact": "emergency_email"})
+        assert started.status_code == 201, started.text
+        message = wait_for_message(client, "пользователь@xn--e1afmkfd.xn--p1ai")
+        assert message["channel"] == "email"
+    assert "Connection lost" not in dev_server.output.read_text()

@@ -95,7 +95,7 @@ def normalize_email(raw: str, *, field: str, check_deliverability: bool = False)
 
 #: A domain label mixes writing systems (e.g. Latin with one Cyrillic letter).
 MIXED_SCRIPTS = "mixed_scripts"
-#: A non-ASCII label made only of letters that look like ASCII ones (``аре`` in Cyrillic).
+#: A non-ASCII label made only of letters that look like ASCII ones (``ape`` in Cyrillic).
 IMITATES_ASCII = "imitates_ascii"
 # Script mixes that are normal in one language (UTS #39 "highly restrictive").
 _USUAL_MIXES = (frozenset({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}),

@@ -22,7 +22,7 @@ from tests.integration.conftest import make_account, start
 from tests.smtp_sink import SmtpSink
 
 DOMAIN = "mail.acme.test"
-LOOKALIKE = "ops@аcme-outdoor.example.com"  # the first "а" is Cyrillic
+LOOKALIKE = "ops@\u0430cme-outdoor.example.com"  # the first "a" is Cyrillic (U+0430)
 LOOKALIKE_ASCII = "ops@xn--cme-outdoor-xij.example.com"
 BROKEN = "legacy@example.org"
 

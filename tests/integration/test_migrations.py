@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from contactguard.adapters.db.migrate import current_revision, upgrade
 from contactguard.adapters.db import tables as t
+from contactguard.adapters.db.migrate import current_revision, upgrade
 from contactguard.adapters.db.tables import metadata
 
 
@@ -26,11 +26,11 @@ def test_0005_keeps_data_fills_lanes_and_never_reuses_ids(database_url: str) -> 
     """Rebuilding the SQLite tables for AUTOINCREMENT must not cascade into children."""
     from datetime import UTC, datetime
 
+    from alembic import command
     from sqlalchemy import insert, text
 
     from contactguard.adapters.db.migrate import alembic_config
     from contactguard.adapters.db.tables import NEVER_REUSED_IDS
-    from alembic import command
     from tests.conftest import _truncate
 
     _truncate(database_url)

@@ -63,10 +63,10 @@ def test_a_webhook_url_keeps_its_host_for_the_header_and_connects_to_the_checked
 
 @pytest.mark.parametrize(("domain", "warnings"), [
     ("acme-outdoor.example.com", ()),
-    ("аcme-outdoor.example.com", ("imitates_ascii", "mixed_scripts")),  # Cyrillic а
+    ("\u0430cme-outdoor.example.com", ("imitates_ascii", "mixed_scripts")),  # Cyrillic a (U+0430)
     ("xn--cme-outdoor-xij.example.com", ("imitates_ascii", "mixed_scripts")),
-    ("аррӏе.com", ("imitates_ascii",)),  # all Cyrillic, reads "apple"
-    ("ɑcme.com", ("imitates_ascii",)),  # Latin alpha
+    ("\u0430\u0440\u0440\u04cf\u0435.com", ("imitates_ascii",)),  # all Cyrillic, reads "apple"
+    ("\u0251cme.com", ("imitates_ascii",)),  # Latin alpha
     ("münchen.de", ()), ("пример.рф", ()), ("例え.jp", ()), ("日本語テキスト.jp", ()),
     ("한국어.kr", ()), ("ελληνικά.gr", ()), ("中国.cn", ()),
 ])
@@ -75,7 +75,7 @@ def test_lookalike_domains(domain: str, warnings: tuple[str, ...]) -> None:
 
 
 def test_a_lookalike_address_is_stored_in_ascii_and_a_real_idn_in_unicode() -> None:
-    assert normalize_email("Ops@аcme-outdoor.Example.com", field="e") == (
+    assert normalize_email("Ops@\u0430cme-outdoor.Example.com", field="e") == (
         "Ops@xn--cme-outdoor-xij.example.com")
     assert normalize_email("info@XN--MNCHEN-3YA.de", field="e") == "info@münchen.de"
     assert normalize_email("пользователь@example.org", field="e") == "пользователь@example.org"

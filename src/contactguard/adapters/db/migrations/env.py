@@ -21,7 +21,9 @@ def run() -> None:
         with engine.connect() as connection:
             sqlite = connection.dialect.name == "sqlite"
             if sqlite:  # before any BEGIN: rebuilding a parent table must not cascade
-                connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+                driver = connection.connection.driver_connection
+                assert driver is not None
+                driver.execute("PRAGMA foreign_keys=OFF")
             context.configure(connection=connection, target_metadata=metadata,
                               render_as_batch=connection.dialect.name == "sqlite",
                               compare_type=True)

@@ -29,7 +29,7 @@ _INTEGER_ID_TABLES = (
 )
 
 
-def _lane_column() -> sa.Column:
+def _lane_column() -> sa.Column[str]:
     return sa.Column("lane", sa.String(length=16), server_default="default", nullable=False)
 
 

@@ -79,6 +79,9 @@ class Container:
             close = getattr(sender, "close", None)
             if close is not None:
                 close()
+        resolver_close = getattr(self.deps.resolver, "close", None)
+        if resolver_close is not None:
+            resolver_close()
         self.engine.dispose()
 
 

@@ -19,6 +19,7 @@ from contactguard.services.delivery import deliver_due
 from contactguard.testing import FrozenClock
 from tests.conftest import _truncate, make_settings
 from tests.integration.conftest import make_account, start
+from tests.integration.test_seller_center import _sign_in, web  # noqa: F401 (a fixture)
 from tests.smtp_sink import SmtpSink
 
 DOMAIN = "mail.acme.test"
@@ -184,3 +185,23 @@ def test_an_error_in_the_middle_of_an_smtp_transaction_resets_the_connection(
                              reference="CG-BBBB-BBBB", outbox_id=2)
     sender.send(second, handover=lambda: None)
     assert [r.rcpt for r in utf8_sink.received] == ["two@example.org"]
+
+
+def test_the_seller_sees_a_lookalike_domain_in_punycode_with_a_warning(
+        container: Container, web: TestClient) -> None:
+    from contactguard.services.accounts import AccountInput, upsert_account
+
+    upsert_account(container.deps, AccountInput(
+        external_id="s1", name="Lotus Tea House", country="CN", locale="zh-Hans",
+        contacts={"emergency_email": LOOKALIKE}))
+    _sign_in(container, web)
+    page = web.get("/seller/contacts").text
+    assert "o•••@xn--cme-outdoor-xij.example.com" in page
+    assert "仿冒域名" in page and 'class="error lookalike"' in page
+    web.cookies.clear()
+    upsert_account(container.deps, AccountInput(
+        external_id="s2", name="Real", country="GB", locale="en",
+        contacts={"emergency_email": "ops@acme-outdoor.example.com"}))
+    _sign_in(container, web, "s2")
+    page = web.get("/seller/contacts").text
+    assert "o•••@acme-outdoor.example.com" in page and "lookalike" not in page

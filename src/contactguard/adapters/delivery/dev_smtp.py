@@ -64,8 +64,8 @@ def free_loopback_port() -> int:
 class QuietController(Controller):
     """aiosmtpd's controller, whose readiness probe ends its SMTP session with QUIT.
 
-    The stock probe reads the greeting and hangs up, which the server logs at start as
-    ``Connection lost during _handle_client()``; a probe that says goodbye leaves no trace.
+    The stock probe reads the greeting and hangs up mid-session (an EOF the server reports);
+    this one says goodbye like any client.
     """
 
     def _trigger_server(self) -> None:
@@ -90,6 +90,10 @@ class DevSmtpServer:
         return f"smtp://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        # aiosmtpd traces every session at INFO on "mail.log": each command with the full
+        # recipient address, and "Connection lost during _handle_client()" whenever a session
+        # ends (its readiness probe's too). Personal data and noise: keep its warnings only.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self._controller.start()
 
     def stop(self) -> None:

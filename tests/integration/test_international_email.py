@@ -19,7 +19,7 @@ from contactguard.services.delivery import deliver_due
 from contactguard.testing import FrozenClock
 from tests.conftest import _truncate, make_settings
 from tests.integration.conftest import make_account, start
-from tests.integration.test_seller_center import _sign_in, web  # noqa: F401 (a fixture)
+from tests.integration.test_seller_center import BASE, _sign_in
 from tests.smtp_sink import SmtpSink
 
 DOMAIN = "mail.acme.test"
@@ -185,6 +185,13 @@ def test_an_error_in_the_middle_of_an_smtp_transaction_resets_the_connection(
                              reference="CG-BBBB-BBBB", outbox_id=2)
     sender.send(second, handover=lambda: None)
     assert [r.rcpt for r in utf8_sink.received] == ["two@example.org"]
+
+
+@pytest.fixture
+def web(container: Container, api_key: str) -> Iterator[TestClient]:
+    with TestClient(create_app(container), base_url=BASE, follow_redirects=False,
+                    raise_server_exceptions=False) as browser:
+        yield browser
 
 
 def test_the_seller_sees_a_lookalike_domain_in_punycode_with_a_warning(

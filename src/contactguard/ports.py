@@ -96,3 +96,11 @@ class DeliveryMetrics(Protocol):
 
 class Renderer(Protocol):
     def render(self, message: StoredMessage) -> RenderedMessage: ...
+
+
+class Resolver(Protocol):
+    """Looks up the addresses of a host name (webhook deliveries check them before connecting)."""
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        """IP addresses of ``host``, as text. Raises LookupError when there are none."""
+        ...

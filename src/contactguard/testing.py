@@ -152,3 +152,16 @@ class CountingHasher:
         with self._lock:
             self.evaluations += 1
         return self._inner.matches(challenge_id, code, stored_hash)
+
+class StaticResolver:
+    """A resolver from a fixed table (tests must not use DNS); unknown names raise LookupError."""
+
+    def __init__(self, table: dict[str, list[str]] | None = None) -> None:
+        self.table = dict(table or {})
+        self.asked: list[str] = []
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        if host not in self.table:
+            raise LookupError(f"{host} does not resolve")
+        return list(self.table[host])

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from contactguard.domain.challenges import CODE_LENGTH, VerificationRules
 from contactguard.domain.compliance import Policy
-from contactguard.ports import Clock, CodeHasher, SecretBox, UnitOfWork
+from contactguard.ports import Clock, CodeHasher, Resolver, SecretBox, UnitOfWork
 
 
 def random_code() -> str:
@@ -38,6 +38,9 @@ class Deps:
     new_code: Callable[[], str] = random_code
     read_uow: Callable[[], UnitOfWork] | None = None
     audit_key: bytes = b"contactguard-audit-chain"  # bootstrap derives it from the secret key
+    # Delivery isolation and hardening (issue 11): webhook URLs must reach public addresses
+    resolver: Resolver | None = None
+    webhook_allow_private: bool = False
 
     @property
     def policy(self) -> Policy:

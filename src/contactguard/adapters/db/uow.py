@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from functools import partial
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
@@ -64,7 +65,7 @@ class SqlUnitOfWork:
     web_sessions: WebSessionRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
-                 on_outbox: Callable[[], None] | None = None,
+                 on_outbox: Callable[[frozenset[str]], None] | None = None,
                  write_lock: AbstractContextManager[object] | None = None) -> None:
         self._engine = engine
         self._write = write
@@ -74,6 +75,7 @@ class SqlUnitOfWork:
         self._before: list[Callable[[], None]] = []
         self._conn: Connection | None = None
         self.outbox_written = False
+        self._outbox_lanes: set[str] = set()
 
     @property
     def connection(self) -> Connection:
@@ -129,8 +131,10 @@ class SqlUnitOfWork:
         self.connection.commit()
         callbacks, self._callbacks = self._callbacks, []
         if self.outbox_written and self._on_outbox is not None:
-            callbacks.append(self._on_outbox)
+            # the lanes that got a message (none recorded, e.g. a replay: every lane)
+            callbacks.append(partial(self._on_outbox, frozenset(self._outbox_lanes)))
         self.outbox_written = False
+        self._outbox_lanes = set()
         for callback in callbacks:
             callback()
 
@@ -139,6 +143,7 @@ class SqlUnitOfWork:
         self._callbacks.clear()
         self._before.clear()
         self.outbox_written = False
+        self._outbox_lanes = set()
 
     def before_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` inside the transaction, just before it commits."""
@@ -147,5 +152,6 @@ class SqlUnitOfWork:
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)
 
-    def _outbox_added(self) -> None:
+    def _outbox_added(self, lane: str) -> None:
         self.outbox_written = True
+        self._outbox_lanes.add(lane)

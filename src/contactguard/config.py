@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     worker_lease_seconds: float = Field(60.0, gt=0, description="Claim lease; renewed on long batches.")
     worker_poll_seconds: float = Field(1.0, gt=0, description="Idle wait between polls.")
     dev_smtp: bool = Field(True, description="Dev mode without SMTP_URL: run an embedded SMTP server.")
+    # --- Operator console (issue 8) ---
+    console_session_hours: int = Field(8, ge=1, le=24, description="How long a console session lasts.")
+    console_login_failures: int = Field(
+        5, ge=1, le=100, description="Failed console sign-ins per email within the window.")
+    console_login_ip_failures: int = Field(
+        20, ge=1, le=10000, description="Failed console sign-ins per client address within the window.")
+    console_login_window_minutes: int = Field(
+        15, ge=1, le=1440, description="The console sign-in throttle's window (and lockout).")
 
     @field_validator("public_url")
     @classmethod

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from contactguard.domain.challenges import CODE_LENGTH, VerificationRules
 from contactguard.domain.compliance import Policy
-from contactguard.ports import Clock, CodeHasher, SecretBox, UnitOfWork
+from contactguard.domain.operators import LoginThrottle
+from contactguard.ports import Clock, CodeHasher, PasswordHasher, SecondFactor, SecretBox, UnitOfWork
 
 
 def random_code() -> str:
@@ -38,6 +39,10 @@ class Deps:
     new_code: Callable[[], str] = random_code
     read_uow: Callable[[], UnitOfWork] | None = None
     audit_key: bytes = b"contactguard-audit-chain"  # bootstrap derives it from the secret key
+    # Operator console (issue 8): bootstrap sets argon2id and TOTP.
+    passwords: PasswordHasher | None = None
+    second_factor: SecondFactor | None = None
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
     @property
     def policy(self) -> Policy:

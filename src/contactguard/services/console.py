@@ -165,6 +165,15 @@ def contact_candidates(text: str) -> list[str]:
     return []
 
 
+def accounts_in_state(deps: Deps, state: ComplianceState, *, by: Operator,
+                      cursor: str | None = None,
+                      limit: int = SEARCH_LIMIT) -> compliance.ComplianceListing:
+    """Accounts in a compliance state, earliest deadline first. Raises Forbidden,
+    ValidationFailed (bad cursor)."""
+    authorize(deps, by, Permission.READ_ACCOUNTS)
+    return compliance.list_by_state(deps, state, limit=limit, cursor=cursor)
+
+
 @dataclass(frozen=True, slots=True)
 class VerificationRow:
     id: str

@@ -226,3 +226,29 @@ def _end_sessions(uow: UnitOfWork, operator_id: int, now: object) -> None:
     records = uow.web_sessions.open_for(Realm.OPERATOR.value, str(operator_id), now,
                                         limit=10_000)
     uow.web_sessions.end([r.id for r in records], reason=_REVOKE_REASON, now=now)
+
+
+def ensure_demo_operator(deps: Deps, email: str, role: Role, *, password: str,
+                         totp_secret: str) -> Operator:
+    """Dev mode only (``make run``): an operator with known credentials and second factor,
+    created or reset to them, ready to sign in. Never called outside dev mode."""
+    clean = normalize_operator_email(email)
+    hashed = passwords(deps).hash(password)
+    sealed = deps.box.seal(totp_secret.encode())
+    now = deps.clock.now()
+    for _ in range(2):  # two dev processes starting together: the loser updates instead
+        with deps.uow() as uow:
+            found: Operator | None = uow.operators.by_email(clean)
+            try:
+                if found is None:
+                    found = uow.operators.add(email=clean, role=role, password_hash=hashed,
+                                              must_change_password=False, now=now)
+                uow.operators.update(found.id, now, role=role.value, password_hash=hashed,
+                                     must_change_password=False, totp_secret=sealed,
+                                     totp_enabled_at=now, disabled_at=None)
+                uow.commit()
+            except Exception:
+                uow.rollback()
+                continue
+            return _require(uow, found.id)
+    raise Conflict(f"could not create the demo operator {clean}")

@@ -226,7 +226,8 @@ def account_file(deps: Deps, external_id: str, *, by: Operator, locale: str,
     return AccountFile(
         view=view, state=state, policy=policy, reasons=policy.reasons_for(locale),
         seller_reasons=policy.reasons_for(view.account.locale), verifications=rows,
-        notices=message_center.list_notices(deps, external_id, locale=locale),
+        notices=[n for n in message_center.list_notices(deps, external_id, locale=locale)
+                 if set(n.channels) != {Channel.WEBHOOK.value}],  # events, not messages
         audit=audit.list_entries(deps, limit=audit_limit, subject=f"account:{external_id}"),
         seller_sessions=web_sessions.list_sessions(deps, realm=Realm.SELLER, subject=external_id))
 

@@ -19,13 +19,17 @@ class Series:
     values: Sequence[float | None]
 
 
-_W, _H = 640, 240
-_LEFT, _RIGHT, _TOP, _BOTTOM = 44, 12, 12, 30
+#: Drawn at about the size it is shown, so that 11-unit text reads as 11-12 px: a narrow
+#: version for phones and a wide one for desktops (the stylesheet shows one of them).
+NARROW, WIDE = (360, 220), (960, 280)
+_LEFT, _RIGHT, _TOP, _BOTTOM = 40, 12, 12, 28
 
 
 def line_chart(days: Sequence[date], series: Sequence[Series], *, title: str,
-               day_label: Callable[[date], str]) -> Markup:
+               day_label: Callable[[date], str], size: tuple[int, int] = WIDE,
+               css: str = "") -> Markup:
     """Percentages over days, 0-100 %, one polyline per series (broken where values are missing)."""
+    _W, _H = size  # noqa: N806
     width, height = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
     count = max(len(days), 1)
 
@@ -35,7 +39,7 @@ def line_chart(days: Sequence[date], series: Sequence[Series], *, title: str,
     def y(value: float) -> float:
         return _TOP + height * (1 - max(0.0, min(1.0, value)))
 
-    parts = [f'<svg class="chart" viewBox="0 0 {_W} {_H}" role="img" '
+    parts = [f'<svg class="chart {escape(css)}" viewBox="0 0 {_W} {_H}" role="img" '
              f'aria-label="{escape(title)}" preserveAspectRatio="xMidYMid meet">',
              f"<title>{escape(title)}</title>"]
     for tick in (0, 25, 50, 75, 100):

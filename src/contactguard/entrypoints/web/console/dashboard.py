@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from contactguard.domain.compliance import ComplianceState
 from contactguard.domain.operators import Permission
-from contactguard.entrypoints.web.console.charts import Series, line_chart
+from contactguard.entrypoints.web.console.charts import NARROW, WIDE, Series, line_chart
 from contactguard.entrypoints.web.console.common import signed_in
 from contactguard.services import console as console_service
 
@@ -39,8 +39,14 @@ async def dashboard(request: Request) -> Response:
     series = [Series("s-met", t.gettext("Requirements met"), share("met")),
               Series("s-email", t.gettext("Email verified"), share("email")),
               Series("s-phone", t.gettext("Phone verified"), share("phone"))]
-    chart = line_chart(days, series, title=t.gettext("Last 30 days"),
-                       day_label=lambda d: format_skeleton("MMMd", d, locale=t.babel_locale))
+    def day_label(d: date) -> str:
+        return str(format_skeleton("MMMd", d, locale=t.babel_locale))
+
+    title = t.gettext("Last 30 days")
+    chart = (line_chart(days, series, title=title, day_label=day_label, size=NARROW,
+                        css="chart-narrow")
+             + line_chart(days, series, title=title, day_label=day_label, size=WIDE,
+                          css="chart-wide"))
     today = board.today
     return console.render("dashboard.html", {
         "today": today, "states": [s.value for s in ComplianceState], "chart": chart,

@@ -100,7 +100,8 @@ def test_failures_are_generic_and_throttled_per_email_and_per_address(
     admin, secret = _enrolled(container, "admin@acme.example.com")
     # Unknown email, wrong password, disabled operator: the same answer.
     messages = set()
-    for email, password in (("nobody@acme.example.com", NEW_PASSWORD), ("admin@acme.example.com", "wrong" * 3)):
+    for email, password in (("nobody@acme.example.com", NEW_PASSWORD),
+                            ("admin@acme.example.com", "wrong" * 3)):
         with pytest.raises(SignInFailed) as failed:
             operator_auth.check_password(deps, email, password, ip="10.0.0.2")
         messages.add(failed.value.detail)

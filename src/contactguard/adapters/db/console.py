@@ -136,15 +136,17 @@ class ConsoleRepository:
     def search(self, *, external_id: str | None, name: str | None,
                contact_values: Sequence[str], limit: int) -> list[Account]:
         """Accounts matching any criterion: the exact external id, a contact value (current or
-        verified, normalized), or a name containing ``name`` (any case)."""
+        verified, normalized, any case), or a name containing ``name`` (any case). Contacts and
+        names are scanned (no index serves them): the console's search is for people, not load."""
         a, c = t.accounts.c, t.contacts.c
         found: dict[int, Account] = {}
         if external_id:
             for row in self._conn.execute(select(t.accounts).where(a.external_id == external_id)):
                 found[row.id] = _account(row)
         if contact_values:
-            ids = select(c.account_id).where(or_(c.value.in_(contact_values),
-                                                 c.verified_value.in_(contact_values)))
+            lowered = sorted({v.lower() for v in contact_values})  # addresses: any case
+            ids = select(c.account_id).where(or_(func.lower(c.value).in_(lowered),
+                                                 func.lower(c.verified_value).in_(lowered)))
             for row in self._conn.execute(select(t.accounts).where(a.id.in_(ids))
                                           .order_by(a.id).limit(limit)):
                 found[row.id] = _account(row)

@@ -29,7 +29,7 @@ def line_chart(days: Sequence[date], series: Sequence[Series], *, title: str,
                day_label: Callable[[date], str], size: tuple[int, int] = WIDE,
                css: str = "") -> Markup:
     """Percentages over days, 0-100 %, one polyline per series (broken where values are missing)."""
-    _W, _H = size  # noqa: N806
+    _W, _H = size
     width, height = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
     count = max(len(days), 1)
 

@@ -264,3 +264,16 @@ def test_the_dashboard_keeps_one_row_per_day(web: TestClient, container: Contain
     assert page.status_code == 200
     assert page.text.count('class="dot s-email"') == 2 * 2  # both days, in both chart sizes
     assert 'id="email-verified">50%<' in page.text
+
+
+def test_demo_credentials_show_in_dev_mode_only(container: Container) -> None:
+    container.extras["dev_console"] = {
+        "admin_email": "admin@console.example.com", "support_email": "support@console.example.com",
+        "password": "dev-password-123", "totp_secret": pyotp.random_base32(32)}
+    for dev in (True, False):
+        container.settings = container.settings.model_copy(update={"dev": dev})
+        with TestClient(create_app(container), raise_server_exceptions=False) as client:
+            page = client.get("/console/login")
+        assert page.status_code == 200
+        assert ("dev-password-123" in page.text) is dev
+        assert ('id="dev-code"' in page.text) is dev

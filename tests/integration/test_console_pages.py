@@ -19,8 +19,9 @@ from contactguard.bootstrap import Container
 from contactguard.domain.audit import CLI
 from contactguard.domain.contacts import ContactKind
 from contactguard.entrypoints.api.app import create_app
-from contactguard.services import audit, console, operators
-from contactguard.services.accounts import AccountInput, upsert_account
+from contactguard.domain.sessions import Realm
+from contactguard.services import audit, console, operator_auth, operators, web_sessions, webhooks
+from contactguard.services.accounts import AccountInput, set_contact, upsert_account
 from contactguard.services.verification import check_code, start_verification
 from contactguard.testing import FrozenClock, RecordingSender
 from tests.conftest import latest_code
@@ -277,3 +278,61 @@ def test_demo_credentials_show_in_dev_mode_only(container: Container) -> None:
         assert page.status_code == 200
         assert ("dev-password-123" in page.text) is dev
         assert ('id="dev-code"' in page.text) is dev
+
+
+def test_admin_pages_manage_operators_sessions_and_webhooks(
+        web: TestClient, container: Container, clock: FrozenClock) -> None:
+    deps = container.deps
+    upsert_account(deps, AccountInput(external_id="s1", name="Lotus Tea House", country="CN",
+                                      contacts={"emergency_email": "owner@lotus.example.com"}))
+    endpoint = webhooks.create_endpoint(deps, url="https://hooks.example.com/cg",
+                                        events=["contact.changed"]).endpoint
+    set_contact(deps, "s1", ContactKind.EMERGENCY_EMAIL, "new@lotus.example.com")
+    _sign_in(web, container, clock, "lead@acme.example.com")
+    csrf = _csrf(web.get("/console/operators").text)
+
+    created = web.post("/console/operators", data={"csrf_token": csrf,
+                                                   "email": "agent@acme.example.com",
+                                                   "role": "support"})
+    assert created.status_code == 200
+    password = re.search(r'id="one-time-password">([^<]+)<', created.text).group(1)
+    agent = operators.find_operator(deps, "agent@acme.example.com")
+    assert operator_auth.check_password(deps, agent.email, password, ip=None)
+    refused = web.post("/console/operators", data={"csrf_token": csrf, "email": "nope",
+                                                   "role": "support"})
+    assert refused.status_code == 422 and 'id="err-email"' in refused.text
+    me = operators.find_operator(deps, "lead@acme.example.com")
+    assert web.post(f"/console/operators/{me.id}/disable",
+                    data={"csrf_token": csrf}).status_code == 409  # not oneself
+    for action in ("reset-totp", "disable", "enable"):
+        answer = web.post(f"/console/operators/{agent.id}/{action}", data={"csrf_token": csrf})
+        assert answer.headers["location"] == f"/console/operators?done={action}", action
+    reset = web.post(f"/console/operators/{agent.id}/reset-password", data={"csrf_token": csrf})
+    assert 'id="one-time-password"' in reset.text
+    assert web.post("/console/operators/999/disable", data={"csrf_token": csrf}).status_code == 404
+
+    # Sessions: a seller signed out everywhere; a console session ended.
+    token, _ = web_sessions.open_session(deps, realm=Realm.SELLER, subject="s1",
+                                         lifetime=timedelta(hours=8))
+    page = web.post("/console/sessions/sellers", data={"csrf_token": csrf, "account": "s1"})
+    assert page.status_code == 200 and "s1: 1 session ended." in page.text
+    assert web_sessions.resolve_session(deps, realm=Realm.SELLER, token=token) is None
+    missing = web.post("/console/sessions/sellers", data={"csrf_token": csrf, "account": "nobody"})
+    assert missing.status_code == 404 and 'id="err-account"' in missing.text
+    other, record = web_sessions.open_session(deps, realm=Realm.OPERATOR, subject=str(agent.id),
+                                              lifetime=timedelta(hours=8))
+    assert web.post(f"/console/sessions/{record.id}/revoke",
+                    data={"csrf_token": csrf}).headers["location"] == "/console/sessions?done=revoked"
+    assert web_sessions.resolve_session(deps, realm=Realm.OPERATOR, token=other) is None
+
+    # Webhooks: the delivery is listed and sent again.
+    listed = web.get(f"/console/webhooks/{endpoint.id}")
+    delivery_id = int(re.search(r'id="delivery-(\d+)"', listed.text).group(1))
+    answer = web.post(f"/console/webhooks/{endpoint.id}/deliveries/{delivery_id}/replay",
+                      data={"csrf_token": csrf})
+    assert answer.headers["location"] == f"/console/webhooks/{endpoint.id}?done=replayed"
+    actions = {(e.action, e.actor.label) for e in audit.list_entries(deps, limit=100)}
+    for action in ("operator.created", "operator.totp_reset", "operator.disabled",
+                   "operator.enabled", "operator.password_reset", "sessions.revoked",
+                   "session.revoked", "webhook.delivery_replayed"):
+        assert (action, "lead@acme.example.com") in actions, action

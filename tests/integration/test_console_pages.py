@@ -18,8 +18,8 @@ from contactguard.adapters.operator_auth import Argon2Passwords
 from contactguard.bootstrap import Container
 from contactguard.domain.audit import CLI
 from contactguard.domain.contacts import ContactKind
-from contactguard.entrypoints.api.app import create_app
 from contactguard.domain.sessions import Realm
+from contactguard.entrypoints.api.app import create_app
 from contactguard.services import audit, console, operator_auth, operators, web_sessions, webhooks
 from contactguard.services.accounts import AccountInput, set_contact, upsert_account
 from contactguard.services.verification import check_code, start_verification

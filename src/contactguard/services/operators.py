@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from contactguard import normalize
 from contactguard.domain.audit import SYSTEM, Actor
@@ -222,7 +223,7 @@ def _require(uow: UnitOfWork, operator_id: int, *, for_update: bool = False) -> 
     return found
 
 
-def _end_sessions(uow: UnitOfWork, operator_id: int, now: object) -> None:
+def _end_sessions(uow: UnitOfWork, operator_id: int, now: datetime) -> None:
     records = uow.web_sessions.open_for(Realm.OPERATOR.value, str(operator_id), now,
                                         limit=10_000)
     uow.web_sessions.end([r.id for r in records], reason=_REVOKE_REASON, now=now)
@@ -236,10 +237,10 @@ def ensure_demo_operator(deps: Deps, email: str, role: Role, *, password: str,
     hashed = passwords(deps).hash(password)
     sealed = deps.box.seal(totp_secret.encode())
     now = deps.clock.now()
-    for _ in range(2):  # two dev processes starting together: the loser updates instead
+    for attempt in range(2):  # two dev processes starting together: the loser updates instead
         with deps.uow() as uow:
-            found: Operator | None = uow.operators.by_email(clean)
             try:
+                found: Operator | None = uow.operators.by_email(clean)
                 if found is None:
                     found = uow.operators.add(email=clean, role=role, password_hash=hashed,
                                               must_change_password=False, now=now)
@@ -247,8 +248,9 @@ def ensure_demo_operator(deps: Deps, email: str, role: Role, *, password: str,
                                      must_change_password=False, totp_secret=sealed,
                                      totp_enabled_at=now, disabled_at=None)
                 uow.commit()
-            except Exception:
-                uow.rollback()
+            except Exception:  # the other process inserted the same email first
+                if attempt:
+                    raise
                 continue
             return _require(uow, found.id)
-    raise Conflict(f"could not create the demo operator {clean}")
+    raise AssertionError("unreachable")

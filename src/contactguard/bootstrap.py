@@ -28,21 +28,25 @@ from contactguard.adapters.delivery.providers import build_senders, callback_val
 from contactguard.adapters.delivery.webhook import WebhookSender
 from contactguard.adapters.metrics import DeliveryMetricsCollector
 from contactguard.adapters.net import SystemResolver
+from contactguard.adapters.operator_auth import Argon2Passwords, TotpFactor
 from contactguard.adapters.policy_file import read_policy_file
 from contactguard.adapters.templates import MessageRenderer
 from contactguard.config import Settings, load_settings
 from contactguard.domain.compliance import Policy
 from contactguard.domain.contacts import Channel
 from contactguard.domain.delivery import RetryPolicy
+from contactguard.domain.operators import LoginThrottle
 from contactguard.domain.webhooks import WEBHOOK_RETRY
 from contactguard.logs import configure_logging
 from contactguard.ports import Clock, Resolver, Sender
 from contactguard.services import webhooks
 from contactguard.services.apikeys import ApiKeyAuthenticator
 from contactguard.services.compliance import refresh_due_states
+from contactguard.services.console import record_daily_figures
 from contactguard.services.delivery import Transports
 from contactguard.services.deps import Branding, Deps
 from contactguard.services.dev import store_captured_email
+from contactguard.services.operator_auth import purge_failures
 from contactguard.services.policy import PolicyStore
 from contactguard.services.protection import purge_contact_changes
 from contactguard.services.web_sessions import purge_sessions
@@ -127,6 +131,12 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     deps.policy_source = PolicyStore(deps.reader, _file_policy(settings))
     deps.audit_key = hmac.new(settings.secret_key.encode(), b"contactguard audit chain",
                               hashlib.sha256).digest()
+    # Operator console (issue 8)
+    deps.passwords = Argon2Passwords()
+    deps.second_factor = TotpFactor(f"{settings.platform_name} console")
+    deps.login_throttle = LoginThrottle(
+        per_email=settings.console_login_failures, per_ip=settings.console_login_ip_failures,
+        window=timedelta(minutes=settings.console_login_window_minutes))
     chosen = dict(senders or _senders(settings, write_uow, deps))
     chosen.setdefault(Channel.IN_APP, InAppSender())  # the message center: local in every mode
     # Delivery isolation and hardening (issue 11): webhook addresses are checked, then pinned
@@ -145,7 +155,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                             partial(refresh_due_states, deps)),
                 PeriodicJob("contact-changes-purge", 3600.0,
                             partial(purge_contact_changes, deps)),
-                PeriodicJob("web-sessions-purge", 3600.0, partial(purge_sessions, deps))]
+                PeriodicJob("web-sessions-purge", 3600.0, partial(purge_sessions, deps)),
+                # Operator console (issue 8)
+                PeriodicJob("console-daily-figures", 600.0, partial(record_daily_figures, deps)),
+                PeriodicJob("login-failures-purge", 3600.0, partial(purge_failures, deps))]
     container = Container(settings=settings, engine=engine, deps=deps, transports=transports,
                           authenticator=ApiKeyAuthenticator(deps), periodic_jobs=periodic)
     container.extras["metrics"] = metrics

@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = Field(
         False, description="Allow webhook URLs on private, loopback or link-local addresses "
         "(development only).")
+    # --- Operator console (issue 8) ---
+    console_session_hours: int = Field(8, ge=1, le=24, description="How long a console session lasts.")
+    console_login_failures: int = Field(
+        5, ge=1, le=100, description="Failed console sign-ins per email within the window.")
+    console_login_ip_failures: int = Field(
+        20, ge=1, le=10000, description="Failed console sign-ins per client address within the window.")
+    console_login_window_minutes: int = Field(
+        15, ge=1, le=1440, description="The console sign-in throttle's window (and lockout).")
 
     @field_validator("public_url")
     @classmethod

@@ -169,3 +169,28 @@ class TooManyContactChanges(RateLimited):
 
     code = "too-many-contact-changes"
     title = "Too many contact changes"
+
+
+# --- Operator console (issue 8) ---
+
+
+class Forbidden(ContactGuardError):
+    """The signed-in operator's role does not allow this action."""
+
+    code = "forbidden"
+    title = "Not allowed for your role"
+    status = 403
+
+
+class SignInFailed(Unauthorized):
+    """Wrong email, password or code; the detail never says which (nor whether the email exists)."""
+
+    code = "sign-in-failed"
+    title = "Sign-in failed"
+
+
+class SignInThrottled(RateLimited):
+    """Too many failed sign-ins for this email or from this address: wait, then try again."""
+
+    code = "sign-in-throttled"
+    title = "Too many sign-in attempts"

@@ -8,7 +8,16 @@ from dataclasses import dataclass, field
 
 from contactguard.domain.challenges import CODE_LENGTH, VerificationRules
 from contactguard.domain.compliance import Policy
-from contactguard.ports import Clock, CodeHasher, Resolver, SecretBox, UnitOfWork
+from contactguard.domain.operators import LoginThrottle
+from contactguard.ports import (
+    Clock,
+    CodeHasher,
+    PasswordHasher,
+    Resolver,
+    SecondFactor,
+    SecretBox,
+    UnitOfWork,
+)
 
 
 def random_code() -> str:
@@ -41,6 +50,10 @@ class Deps:
     # Delivery isolation and hardening (issue 11): webhook URLs must reach public addresses
     resolver: Resolver | None = None
     webhook_allow_private: bool = False
+    # Operator console (issue 8): bootstrap sets argon2id and TOTP.
+    passwords: PasswordHasher | None = None
+    second_factor: SecondFactor | None = None
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
     @property
     def policy(self) -> Policy:

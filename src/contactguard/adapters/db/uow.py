@@ -9,6 +9,11 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from contactguard.adapters.db.console import (
+    ConsoleRepository,
+    LoginFailureRepository,
+    OperatorRepository,
+)
 from contactguard.adapters.db.delivery import DeliverabilityRepository, ReceiptRepository
 from contactguard.adapters.db.engine import SQLITE_WRITE
 from contactguard.adapters.db.outbox import OutboxRepository
@@ -63,6 +68,10 @@ class SqlUnitOfWork:
     deliverability: DeliverabilityRepository
     receipts: ReceiptRepository
     web_sessions: WebSessionRepository
+    # Operator console (issue 8)
+    operators: OperatorRepository
+    login_failures: LoginFailureRepository
+    console: ConsoleRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
                  on_outbox: Callable[[frozenset[str]], None] | None = None,
@@ -108,6 +117,10 @@ class SqlUnitOfWork:
         self.deliverability = DeliverabilityRepository(conn)
         self.receipts = ReceiptRepository(conn)
         self.web_sessions = WebSessionRepository(conn)
+        # Operator console (issue 8)
+        self.operators = OperatorRepository(conn)
+        self.login_failures = LoginFailureRepository(conn)
+        self.console = ConsoleRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -85,6 +85,6 @@ _INDEX = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ContactGuard</title></head><body style="font-family:system-ui;max-width:40rem;margin:2rem auto">
 <h1>ContactGuard</h1><p>{name} &middot; version {version}</p>
-<ul><li><a href="/seller">Seller Center</a></li>
+<ul><li><a href="/seller">Seller Center</a></li><li><a href="/console">Operator console</a></li>
 <li><a href="/docs">API documentation</a></li><li><a href="/openapi.json">OpenAPI schema</a></li>
 </ul></body></html>"""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -11,7 +12,7 @@ from contactguard.domain.compliance import Policy
 from contactguard.domain.contacts import ContactKind
 from contactguard.errors import FieldError, ValidationFailed
 
-SIGNAL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+SIGNAL_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 
 #: Document key -> (lowest, highest) for the whole-number settings.
 _LIMITS: dict[str, tuple[int, int]] = {
@@ -22,6 +23,16 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "max_contact_changes_per_day": (1, 100),
 }
 KEYS = ("required", *_LIMITS, "min_signals")
+
+
+def is_finite_number(value: object) -> bool:
+    """True for an int or float that is neither NaN nor infinite nor too big for a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def policy_to_document(policy: Policy) -> dict[str, Any]:
@@ -90,6 +101,8 @@ def policy_from_document(document: Mapping[str, Any], *, prefix: str = "") -> Po
                 bad(f"min_signals.{name}", "signal names are lowercase letters, digits and _")
             elif isinstance(minimum, bool) or not isinstance(minimum, int | float):
                 bad(f"min_signals.{name}", "a number")
+            elif not is_finite_number(minimum):
+                bad(f"min_signals.{name}", "a finite number (not NaN or infinity)", "not_finite")
             else:
                 signals.append((str(name), float(minimum)))
     if errors:

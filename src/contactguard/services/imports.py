@@ -56,11 +56,13 @@ def read_rows(handle: IO[str], fmt: str) -> Iterator[tuple[int, dict[str, Any] |
         if missing:
             raise ValidationFailed("the CSV header must name at least: external_id "
                                    f"(columns: {', '.join(ACCOUNT_FIELDS + CONTACT_FIELDS)})")
+        end = reader.line_num
         for row in reader:
+            start, end = end + 1, reader.line_num  # a quoted value may span several lines
             if None in row:
-                yield reader.line_num, "more values than header columns"
+                yield start, "more values than header columns"
                 continue
-            yield reader.line_num, {k: v for k, v in row.items() if v not in (None, "")}
+            yield start, {k: v for k, v in row.items() if v not in (None, "")}
         return
     for number, line in enumerate(handle, start=1):
         if not line.strip():

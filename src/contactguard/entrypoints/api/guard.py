@@ -87,9 +87,12 @@ class RequestGuard:
             return
         length: int | None = None
         content_type = authorization = b""
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 length = int(value) if value.isdigit() else None
+            elif name == b"transfer-encoding":
+                chunked = True
             elif name == b"content-type":
                 content_type = value.lower()
             elif name == b"authorization":
@@ -100,6 +103,7 @@ class RequestGuard:
             receive = _counting(receive, limit)
         inspect = scope["method"] not in ("GET", "HEAD") and (
             b"json" in content_type or content_type.startswith(_URLENCODED))
+        unread = chunked or bool(length)  # a refusal below leaves the body unread
         try:
             if length is not None and length > limit:
                 raise _too_large(limit)
@@ -110,13 +114,14 @@ class RequestGuard:
                 _refuse(_path_and_query_errors(path, query))
             if inspect:  # JSON and forms are read here (bounded), checked, then replayed
                 body = await _read_body(receive)
+                unread = False
                 _refuse(_json_errors(body) if b"json" in content_type else _form_errors(body))
                 receive = _replay(body, receive)
         except ContactGuardError as exc:
-            await self._answer(scope, receive, send, exc)
+            await self._answer(scope, receive, send, exc, close=unread)
             return
         except _TooLargeHTTP:
-            await self._answer(scope, receive, send, _too_large(limit))
+            await self._answer(scope, receive, send, _too_large(limit), close=True)
             return
         await self.app(scope, receive, send)  # other bodies (raw mail...) are read as they come
 
@@ -132,11 +137,11 @@ class RequestGuard:
         return await run(self.container, authenticator.authenticate, secret)
 
     @staticmethod
-    async def _answer(scope: Scope, receive: Receive, send: Send,
-                      exc: ContactGuardError) -> None:
+    async def _answer(scope: Scope, receive: Receive, send: Send, exc: ContactGuardError, *,
+                      close: bool) -> None:
         response = error_response(Request(scope), exc)
-        if isinstance(exc, PayloadTooLarge):
-            response.headers["Connection"] = "close"  # never read the rest of the body
+        if close:  # the server then drops the connection instead of reading the body
+            response.headers["Connection"] = "close"
         await response(scope, receive, send)
 
 

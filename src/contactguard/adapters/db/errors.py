@@ -21,14 +21,17 @@ _UNIQUE_VIOLATION = "23505"
 def translate_db_error(exc: BaseException) -> ContactGuardError | None:
     """The ContactGuardError ``exc`` stands for, or None when it is not caused by input or a race.
 
-    - a data exception (PostgreSQL SQLSTATE class 22: NUL in text, value out of range...) or
-      a string that cannot be encoded (lone surrogates): InvalidValue (422);
+    - a data exception (PostgreSQL SQLSTATE class 22: NUL in text, value out of range...),
+      an integer too big for the driver or a string that cannot be encoded (lone
+      surrogates): InvalidValue (422);
     - a unique violation (another transaction inserted the same key first): ConcurrentWrite.
     """
     if isinstance(exc, DataError):
         log.warning("the database refused a value", extra={"sqlstate": _sqlstate(exc)})
         return InvalidValue("a value in this request cannot be stored (e.g. a NUL character "
                             "or a number out of range)")
+    if isinstance(exc, OverflowError):  # sqlite3: "Python int too large to convert to ..."
+        return InvalidValue("a number in this request is out of range")
     if isinstance(exc, UnicodeEncodeError) and "surrogate" in str(exc.reason):
         return InvalidValue("a text in this request is not valid Unicode (lone surrogate)")
     if isinstance(exc, IntegrityError) and _is_unique_violation(exc):

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import Engine, create_engine, insert, select, text
 
 from contactguard.adapters.db import tables as t
@@ -62,10 +63,20 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def _dev_env(tmp_path: Path) -> dict[str, str]:
+    """Dev mode on its own SQLite file (what is tested here does not depend on the backend)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTGUARD_")}
+    env.update({"CONTACTGUARD_DEV": "1", "CONTACTGUARD_VAR_DIR": str(tmp_path / "var"),
+                "CONTACTGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'dev.db'}",
+                "CONTACTGUARD_LOG_JSON": "1"})
+    return env
+
+
 @contextmanager
-def dev_server(cli: Cli, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, str]]:
-    env = {**cli.env, "CONTACTGUARD_DEV": "1", "CONTACTGUARD_INPROCESS_WORKER": "1"}
-    cli("db", "upgrade")
+def dev_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, str]]:
+    env = _dev_env(tmp_path)
+    subprocess.run([str(BIN), "db", "upgrade"], env=env, check=True, capture_output=True,
+                   timeout=60)
     port, log = free_port(), tmp_path / "server.log"
     process = _start(env, log, port)
     try:
@@ -113,8 +124,8 @@ def _head(path: str, *extra: str) -> str:
                         "Content-Type: application/json", *extra, ""])
 
 
-def test_huge_bodies_are_refused_before_they_are_read(cli: Cli, tmp_path: Path) -> None:
-    with dev_server(cli, tmp_path) as (process, port, key):
+def test_huge_bodies_are_refused_before_they_are_read(tmp_path: Path) -> None:
+    with dev_server(tmp_path) as (process, port, key):
         httpx.post(f"http://127.0.0.1:{port}/v1/accounts", json={"external_id": "warm",
                    "name": "Warm Up", "country": "US"}, headers={"Authorization": f"Bearer {key}"})
         before = rss_bytes(process.pid)
@@ -151,10 +162,8 @@ def test_huge_bodies_are_refused_before_they_are_read(cli: Cli, tmp_path: Path) 
 
 
 def test_dev_mode_refuses_a_non_loopback_bind(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTGUARD_")}
-    env.update({"CONTACTGUARD_DEV": "1", "CONTACTGUARD_VAR_DIR": str(tmp_path / "var")})
-    for host_option, host_env in (("0.0.0.0", None), (None, "0.0.0.0"), ("192.0.2.10", None),
-                                  ("sellers.example.com", None)):
+    env = _dev_env(tmp_path)
+    for host_option, host_env in (("0.0.0.0", None), (None, "192.0.2.10")):  # more: unit tests
         args = [str(BIN), "serve", "--port", str(free_port())]
         args += ["--host", host_option] if host_option else []
         run_env = {**env, **({"CONTACTGUARD_HOST": host_env} if host_env else {})}
@@ -167,23 +176,22 @@ def test_dev_mode_refuses_a_non_loopback_bind(tmp_path: Path) -> None:
 
 def test_two_dev_servers_started_together_both_come_up(cli: Cli, tmp_path: Path,
                                                       database_url: str) -> None:
-    """On PostgreSQL the race is forced: a transaction holds an uncommitted demo seller while
-    both servers start, so both seed, both wait on that row, and both lose the insert."""
+    """The race is forced: a transaction holds an uncommitted demo seller while both servers
+    start, so both seed, both wait on that row, and both lose the insert."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the race is forced with PostgreSQL's row locks (the issue's setup)")
     env = {**cli.env, "CONTACTGUARD_DEV": "1", "CONTACTGUARD_INPROCESS_WORKER": "1"}
     cli("db", "upgrade")
     engine = create_engine(database_url)
     holder = engine.connect()
-    postgres = holder.dialect.name == "postgresql"
     held = holder.begin()
-    if postgres:
-        holder.execute(insert(t.accounts).values(
-            external_id="demo-landline", name="Lotus Tea House", country="CN", locale="zh-Hans",
-            time_zone="Asia/Shanghai", created_at=datetime.now(UTC), updated_at=datetime.now(UTC)))
+    holder.execute(insert(t.accounts).values(
+        external_id="demo-landline", name="Lotus Tea House", country="CN", locale="zh-Hans",
+        time_zone="Asia/Shanghai", created_at=datetime.now(UTC), updated_at=datetime.now(UTC)))
     ports, logs = [free_port(), free_port()], [tmp_path / "one.log", tmp_path / "two.log"]
     processes = [_start(env, log, port) for port, log in zip(ports, logs, strict=True)]
     try:
-        if postgres:
-            _wait_for_lock_waiters(engine, 2, processes, logs)
+        _wait_for_lock_waiters(engine, 2, processes, logs)
         held.commit()
         holder.close()
         for process, port, log in zip(processes, ports, logs, strict=True):

@@ -31,7 +31,7 @@ from contactguard.adapters.net import SystemResolver
 from contactguard.adapters.operator_auth import Argon2Passwords, TotpFactor
 from contactguard.adapters.policy_file import read_policy_file
 from contactguard.adapters.templates import MessageRenderer
-from contactguard.config import Settings, load_settings
+from contactguard.config import Settings, create_file_once, load_settings
 from contactguard.domain.compliance import Policy
 from contactguard.domain.contacts import Channel
 from contactguard.domain.delivery import RetryPolicy
@@ -221,8 +221,11 @@ def _dev_dkim_keys(folder: Path) -> str:
     specs = []
     for selector, algorithm in (("dev-ed25519", "ed25519"), ("dev-rsa", "rsa")):
         path = folder / f"{selector}.pem"
-        if not path.exists():
-            write_key(generate_key(algorithm, selector), path)
+        if not path.exists():  # written aside and linked: processes starting together agree
+            aside = folder / f".{selector}.{os.getpid()}.pem"
+            write_key(generate_key(algorithm, selector), aside)
+            create_file_once(path, aside.read_bytes())
+            aside.unlink()
         specs.append(f"{selector}={path}")
     return ",".join(specs)
 

@@ -6,6 +6,7 @@ composition root (``bootstrap``) asks for one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -90,6 +91,14 @@ class Settings(BaseSettings):
     console_login_window_minutes: int = Field(
         15, ge=1, le=1440, description="The console sign-in throttle's window (and lockout).")
 
+    # --- API hardening (issue 11): request body limits ---
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body in bytes (JSON and other bodies); "
+        "the routes of guard.LARGE_BODY_ROUTES take more (25 MiB).")
+    max_form_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest urlencoded form body in bytes (Seller Center, "
+        "console and provider callbacks).")
+
     @field_validator("public_url")
     @classmethod
     def _check_public_url(cls, value: str) -> str:
@@ -153,9 +162,23 @@ def _dev_secret_key(var_dir: Path) -> str:
     path = var_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
+    return create_file_once(path, (secrets.token_urlsafe(48) + "\n").encode()).decode().strip()
+
+
+def create_file_once(path: Path, content: bytes) -> bytes:
+    """Write ``path`` (mode 0600) unless it exists; returns what the file holds.
+
+    Safe when several processes start at once: the file appears complete or not at all
+    (written aside, then hard-linked into place), and the first writer wins.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        with contextlib.suppress(FileExistsError):  # another process was first: use its file
+            os.link(aside, path)
+    finally:
+        aside.unlink()
+    return path.read_bytes()

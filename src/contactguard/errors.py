@@ -194,3 +194,26 @@ class SignInThrottled(RateLimited):
 
     code = "sign-in-throttled"
     title = "Too many sign-in attempts"
+# --- API hardening (issue 11): request limits, values the database cannot store, races ---
+
+
+class PayloadTooLarge(ContactGuardError):
+    """The request body is larger than this route accepts."""
+
+    code = "payload-too-large"
+    title = "Request body too large"
+    status = 413
+
+
+class InvalidValue(ValidationFailed):
+    """A value the database cannot store (e.g. a NUL character, a number out of range)."""
+
+    code = "invalid-value"
+    title = "Value cannot be stored"
+
+
+class ConcurrentWrite(Conflict):
+    """Another request created the same record at the same moment; retrying succeeds."""
+
+    code = "concurrent-write"
+    title = "Concurrent change"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import os
 import secrets
 from functools import partial
 from pathlib import Path
@@ -14,7 +16,7 @@ from contactguard.bootstrap import Container, bootstrap, start_dev_smtp, store_d
 from contactguard.config import Settings, load_settings
 from contactguard.domain.operators import Role
 from contactguard.entrypoints.api.app import create_app
-from contactguard.errors import Unauthorized
+from contactguard.errors import ConfigurationError, Unauthorized
 from contactguard.services.apikeys import create_api_key
 from contactguard.services.dev import seed_demo_data
 from contactguard.services.operators import ensure_demo_operator
@@ -30,6 +32,11 @@ def run_server(*, host: str | None = None, port: int | None = None) -> None:
     settings = load_settings()
     host = host or settings.host
     port = port or settings.port
+    if settings.dev and not is_loopback(host):
+        raise ConfigurationError(
+            f"dev mode (CONTACTGUARD_DEV=1) only listens on loopback, not on {host!r}: its "
+            "/dev/login signs into any account and /dev/inbox shows codes without "
+            "authentication. Use --host 127.0.0.1 (or ::1), or turn dev mode off.")
     if settings.dev and "public_url" not in settings.model_fields_set:
         # Dev mode: links (account-session links, SMS origin) point at this very server.
         settings = settings.model_copy(update={"public_url": _local_base(host, port)})
@@ -62,8 +69,10 @@ def dev_api_key(container: Container) -> str:
             pass
     key = create_api_key(container.deps, "dev (make run)").secret
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(key + "\n")
-    path.chmod(0o600)
+    aside = path.with_name(f".{path.name}.{os.getpid()}")  # replaced whole, never half-written
+    aside.write_text(key + "\n")
+    aside.chmod(0o600)
+    os.replace(aside, path)
     return key
 
 
@@ -114,6 +123,16 @@ def _prepare_dev(container: Container, host: str, port: int,
         f"    Demo sellers:    {', '.join(demo_ids)}\n",
         flush=True,
     )
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1); no DNS lookup."""
+    if host.lower() in {"localhost", "localhost."}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # another name: it may resolve to anything
 
 
 def _local_base(host: str, port: int) -> str:

@@ -16,6 +16,7 @@ from contactguard.adapters.db.console import (
 )
 from contactguard.adapters.db.delivery import DeliverabilityRepository, ReceiptRepository
 from contactguard.adapters.db.engine import SQLITE_WRITE
+from contactguard.adapters.db.errors import translate_db_error
 from contactguard.adapters.db.outbox import OutboxRepository
 from contactguard.adapters.db.policy_repos import (
     AuditRepository,
@@ -136,6 +137,10 @@ class SqlUnitOfWork:
         finally:
             if self._write_lock is not None:
                 self._write_lock.__exit__(None, None, None)
+        if exc is not None:
+            translated = translate_db_error(exc)
+            if translated is not None:
+                raise translated from exc
 
     def commit(self) -> None:
         before, self._before = self._before, []

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from contactguard import __version__
 from contactguard.bootstrap import Container
 from contactguard.entrypoints import web
+from contactguard.entrypoints.api.guard import BodyLimits, RequestGuard
 from contactguard.entrypoints.api.problems import install_problem_handlers, problem_catalog
 from contactguard.entrypoints.api.routers import account_sessions, accounts, dev, providers, verifications
 from contactguard.entrypoints.api.routers import audit as audit_routes
@@ -78,6 +79,9 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
         return HTMLResponse(_INDEX.format(name=container.settings.platform_name,
                                           version=__version__))
 
+    # Body limits, API keys before bodies, input the database cannot store (guard.py).
+    app.add_middleware(RequestGuard, container=container, limits=BodyLimits(
+        default=container.settings.max_body_bytes, form=container.settings.max_form_bytes))
     return app
 
 

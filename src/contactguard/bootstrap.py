@@ -26,6 +26,7 @@ from contactguard.adapters.delivery.dkim import generate_key, write_key
 from contactguard.adapters.delivery.in_app import InAppSender
 from contactguard.adapters.delivery.providers import build_senders, callback_validator
 from contactguard.adapters.delivery.webhook import WebhookSender
+from contactguard.adapters.holidays import HolidayCalendars
 from contactguard.adapters.metrics import DeliveryMetricsCollector
 from contactguard.adapters.policy_file import read_policy_file
 from contactguard.adapters.templates import MessageRenderer
@@ -36,8 +37,9 @@ from contactguard.domain.delivery import RetryPolicy
 from contactguard.domain.webhooks import WEBHOOK_RETRY
 from contactguard.logs import configure_logging
 from contactguard.ports import Clock, Sender
-from contactguard.services import webhooks
+from contactguard.services import campaign_messages, webhooks
 from contactguard.services.apikeys import ApiKeyAuthenticator
+from contactguard.services.campaign_runner import CampaignGate, CampaignRunner
 from contactguard.services.compliance import refresh_due_states
 from contactguard.services.delivery import Transports
 from contactguard.services.deps import Branding, Deps
@@ -126,18 +128,26 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     chosen.setdefault(Channel.WEBHOOK, WebhookSender(
         write_uow, deps.box, timeout=settings.webhook_timeout_seconds))
     metrics = DeliveryMetricsCollector()
-    transports = Transports(senders=chosen, renderer=MessageRenderer(), metrics=metrics,
+    # Campaigns (issue 8): holiday calendars, the renderer's policy reasons, the delivery gate
+    deps.calendars = HolidayCalendars()
+    renderer = MessageRenderer(extra_context=partial(campaign_messages.render_context, deps))
+    deps.renderer = renderer
+    transports = Transports(senders=chosen, renderer=renderer, metrics=metrics,
                             retry=RetryPolicy(max_attempts=16),  # ~45 min of outage
                             retry_by_channel={Channel.WEBHOOK: WEBHOOK_RETRY},
                             on_outcome={Channel.WEBHOOK: partial(webhooks.delivery_outcome, deps)},
                             lease=timedelta(seconds=settings.worker_lease_seconds))
     periodic = [PeriodicJob("compliance-refresh", settings.compliance_refresh_seconds,
-                            partial(refresh_due_states, deps)),
+                            partial(refresh_due_states, deps, budget_seconds=10.0)),
                 PeriodicJob("contact-changes-purge", 3600.0,
                             partial(purge_contact_changes, deps))]
+    runner = CampaignRunner(deps, batch=settings.campaign_batch)
+    transports.gate = CampaignGate(deps)
+    periodic.append(PeriodicJob("campaigns", settings.campaign_tick_seconds, runner.run))
     container = Container(settings=settings, engine=engine, deps=deps, transports=transports,
                           authenticator=ApiKeyAuthenticator(deps), periodic_jobs=periodic)
     container.extras["metrics"] = metrics
+    container.extras["campaign_runner"] = runner
     container.extras["twilio_validator"] = callback_validator(settings)
     container_ref.append(container)
     run_worker = start_worker if start_worker is not None else settings.run_inprocess_worker

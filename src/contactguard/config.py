@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     worker_lease_seconds: float = Field(60.0, gt=0, description="Claim lease; renewed on long batches.")
     worker_poll_seconds: float = Field(1.0, gt=0, description="Idle wait between polls.")
     dev_smtp: bool = Field(True, description="Dev mode without SMTP_URL: run an embedded SMTP server.")
+    # --- Campaigns (issue 8) ---
+    campaign_batch: int = Field(2000, ge=10, le=50_000,
+                                description="Accounts a worker plans or messages per transaction.")
+    campaign_tick_seconds: float = Field(1.0, gt=0, le=60,
+                                         description="How often workers look for campaign work.")
 
     @field_validator("public_url")
     @classmethod

@@ -71,6 +71,7 @@ class UnitOfWork(Protocol):
     outbox_written: bool  # set to wake the outbox worker after commit
     deliverability: Any
     receipts: Any
+    campaigns: Any
 
     def __enter__(self) -> UnitOfWork: ...
 

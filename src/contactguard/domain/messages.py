@@ -21,12 +21,15 @@ class MessageStatus(StrEnum):
     FAILED = "failed"  # permanently undeliverable; last_error says why
     EXPIRED = "expired"  # a code that could only have arrived after its challenge expired
     CANCELED = "canceled"  # superseded before it was sent (e.g. a resend replaced the code)
+    HELD = "held"  # a campaign message while its campaign is paused; pending again on resume
 
 
 class MessageKind(StrEnum):
     VERIFICATION_CODE = "verification_code"
     CONTACT_CHANGED = "contact_changed"  # "if this wasn't you": to the old email + message center
     WEBHOOK_EVENT = "webhook_event"  # a signed event to an operator's endpoint (channel webhook)
+    CAMPAIGN_NOTICE = "campaign_notice"  # a campaign's announcement (email, SMS; in-app = its step)
+    CAMPAIGN_REMINDER = "campaign_reminder"  # a campaign's reminder before the account's deadline
 
 
 def new_reference() -> str:

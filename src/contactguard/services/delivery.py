@@ -7,7 +7,7 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -40,6 +40,9 @@ class Transports:
     on_outcome: Mapping[Channel, Callable[[StoredMessage, str], None]] = field(
         default_factory=dict)
     metrics: DeliveryMetrics | None = None
+    #: Campaigns (issue 8): asked before a message is rendered; a (status, available_at) answer
+    #: parks it unsent (campaign paused -> held, canceled, or quiet hours -> pending later).
+    gate: Callable[[StoredMessage], tuple[MessageStatus, datetime] | None] | None = None
 
     def retry_for(self, channel: Channel) -> RetryPolicy:
         return self.retry_by_channel.get(channel, self.retry)
@@ -55,6 +58,7 @@ class BatchResult:
     unconfirmed: int = 0  # handed over by a worker that died before recording the answer
     lost_lease: int = 0  # another worker took the message over before it was handed over
     released: int = 0  # given back unsent on shutdown
+    held: int = 0  # parked by the gate (campaign paused or canceled, quiet hours)
 
 
 def deliver_due(deps: Deps, transports: Transports, *, owner: str, limit: int = 50,
@@ -106,6 +110,13 @@ def _deliver_one(deps: Deps, transports: Transports, owner: str, message: Stored
         _finish(deps, transports, message, owner, MessageStatus.SENT, error=UNCONFIRMED,
                 outcome="unconfirmed")
         return "unconfirmed"
+    if transports.gate is not None:
+        parked = transports.gate(message)
+        if parked is not None:
+            with deps.uow() as uow:
+                uow.outbox.park(message.id, owner=owner, status=parked[0], available_at=parked[1])
+                uow.commit()
+            return "held"
     if message.not_after is not None and now >= message.not_after:
         _finish(deps, transports, message, owner, MessageStatus.EXPIRED,
                 error="not sent: its code expired before it could be delivered")

@@ -6,9 +6,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from contactguard.domain.campaigns import HolidayCalendar, WeekendCalendar
 from contactguard.domain.challenges import CODE_LENGTH, VerificationRules
 from contactguard.domain.compliance import Policy
-from contactguard.ports import Clock, CodeHasher, SecretBox, UnitOfWork
+from contactguard.ports import Clock, CodeHasher, Renderer, SecretBox, UnitOfWork
 
 
 def random_code() -> str:
@@ -38,6 +39,10 @@ class Deps:
     new_code: Callable[[], str] = random_code
     read_uow: Callable[[], UnitOfWork] | None = None
     audit_key: bytes = b"contactguard-audit-chain"  # bootstrap derives it from the secret key
+    # Campaigns (issue 8): public holidays by country (bootstrap: the `holidays` package) and
+    # the message renderer (campaign previews render sample messages).
+    calendars: Callable[[str], HolidayCalendar] = field(default=lambda _country: WeekendCalendar())
+    renderer: Renderer | None = None
 
     @property
     def policy(self) -> Policy:

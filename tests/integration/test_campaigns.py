@@ -143,3 +143,190 @@ def test_every_notice_is_written_with_its_email_and_never_twice(
     assert counts(container, t.outbox, t.outbox.c.kind == "campaign_notice") == 2
     deliver(container)
     assert [m.to for m in sender.sent] == ["gb1@tea.example.co.uk", "+447911123456"]
+
+
+# --- pause, resume, throttle --------------------------------------------------------------------
+
+def _gb_sellers(client: TestClient, clock: FrozenClock, count: int) -> list[str]:
+    clock.set(ANNOUNCE - timedelta(days=40))
+    ids = []
+    for n in range(count):
+        external_id = f"gb-{n:03d}"
+        make_account(client, external_id, country="GB", email=f"{external_id}@shop.example.co.uk",
+                     phone=f"+44 7911 {123000 + n}")
+        ids.append(external_id)
+    clock.set(ANNOUNCE)
+    return ids
+
+
+def test_pause_stops_sends_and_resume_continues_without_duplicates(
+        client: TestClient, container: Container, clock: FrozenClock,
+        sender: RecordingSender) -> None:
+    ids = _gb_sellers(client, clock, 12)
+    campaign = client.post("/v1/campaigns", json=campaign_body(
+        audience={"countries": ["GB"]}, quiet_hours=None, channels=["in_app", "email"],
+        throttle_per_second=4)).json()
+    client.post(f"/v1/campaigns/{campaign['id']}/launch")
+    run_campaigns(container)  # the bucket holds 4 accounts' worth
+    assert counts(container, t.campaign_steps) == 4
+    paused = client.post(f"/v1/campaigns/{campaign['id']}/pause").json()
+    assert paused["status"] == "paused"
+    deliver(container)  # the queued notices are held, not sent
+    assert sender.sent == []
+    for _ in range(5):
+        clock.advance(seconds=2)
+        run_campaigns(container)
+        deliver(container)
+    assert sender.sent == [] and counts(container, t.campaign_steps) == 4
+    assert counts(container, t.outbox, t.outbox.c.status == "held") == 4
+    assert client.post(f"/v1/campaigns/{campaign['id']}/pause").status_code == 409
+
+    client.post(f"/v1/campaigns/{campaign['id']}/resume")
+    for _ in range(10):
+        run_campaigns(container)
+        deliver(container)
+        clock.advance(seconds=1)
+    sent_to = [m.to for m in sender.sent]
+    assert sorted(sent_to) == sorted(f"{i}@shop.example.co.uk" for i in ids)  # once each
+    assert counts(container, t.campaign_steps) == 12
+    clock.advance(seconds=15)
+    run_campaigns(container)
+    view = client.get(f"/v1/campaigns/{campaign['id']}").json()
+    assert view["progress"]["notified"] == 12 and view["progress"]["notices_sent"] == 12
+    audit = client.get(f"/v1/audit?subject=campaign:{campaign['id']}").json()["data"]
+    assert {e["action"] for e in audit} >= {"campaign.created", "campaign.launched",
+                                            "campaign.paused", "campaign.resumed"}
+
+
+def test_cancel_drops_unsent_mail_and_lifts_the_deadline(
+        client: TestClient, container: Container, clock: FrozenClock,
+        sender: RecordingSender) -> None:
+    _gb_sellers(client, clock, 3)
+    grace_deadline = client.get("/v1/accounts/gb-000/eligibility").json()["deadline"]
+    campaign = client.post("/v1/campaigns", json=campaign_body(
+        audience={"countries": ["GB"]}, quiet_hours=None)).json()
+    client.post(f"/v1/campaigns/{campaign['id']}/launch")
+    run_campaigns(container)
+    assert client.get("/v1/accounts/gb-000/eligibility").json()["deadline"] == EFFECTIVE
+    assert client.post(f"/v1/campaigns/{campaign['id']}/cancel").json()["status"] == "canceled"
+    run_campaigns(container)
+    deliver(container)
+    assert sender.sent == []
+    assert counts(container, t.outbox, t.outbox.c.status == "canceled") == 6
+    assert client.get("/v1/accounts/gb-000/eligibility").json()["deadline"] == grace_deadline
+    assert client.post(f"/v1/campaigns/{campaign['id']}/resume").status_code == 409
+
+
+def email_deadline(client: TestClient, external_id: str) -> str:
+    requirements = client.get(f"/v1/accounts/{external_id}/eligibility").json()["requirements"]
+    return next(r["deadline"] for r in requirements if r["contact"] == "emergency_email")
+
+
+# --- reminders --------------------------------------------------------------------------------
+
+def test_reminders_stop_when_compliant_and_remind_me_later_keeps_the_deadline(
+        client: TestClient, container: Container, clock: FrozenClock,
+        sender: RecordingSender) -> None:
+    from tests.conftest import code_in
+
+    start = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
+    clock.set(start - timedelta(days=3))
+    for name in ("done", "later", "idle"):
+        make_account(client, name, country="GB", email=f"{name}@shop.example.co.uk", phone=None)
+    clock.set(start)
+    campaign = client.post("/v1/campaigns", json=campaign_body(
+        contacts=["emergency_email"], audience={"countries": ["GB"]}, quiet_hours=None,
+        channels=["in_app", "email"], effective_at="2027-03-29T10:00:00Z")).json()
+    client.post(f"/v1/campaigns/{campaign['id']}/launch")
+
+    def step_to(moment: datetime) -> None:
+        while clock.now() < moment:
+            clock.advance(hours=6)
+            run_campaigns(container)
+            deliver(container)
+
+    run_campaigns(container)
+    deliver(container)
+    # Good Friday and Easter Monday (England) move the deadline by one working day
+    deadline = email_deadline(client, "later")
+    assert deadline == "2027-03-30T10:00:00Z"
+    step_to(datetime(2027, 3, 14, 10, tzinfo=UTC))
+    snoozed = client.post("/v1/verifications", json={"account": "done",
+                                                     "contact": "emergency_email"})
+    assert snoozed.status_code == 201
+    deliver(container)
+    code = code_in(sender.to("done@shop.example.co.uk")[-1].body)
+    client.post(f"/v1/verifications/{snoozed.json()['id']}/check", json={"code": code})
+    from contactguard.domain.contacts import ContactKind
+    from contactguard.services.compliance import snooze_reminder
+    kept = snooze_reminder(container.deps, "later", ContactKind.EMERGENCY_EMAIL)
+    assert kept.deadline == datetime(2027, 3, 30, 10, tzinfo=UTC)
+    step_to(datetime(2027, 3, 31, 10, tzinfo=UTC))
+
+    def campaign_mail(who: str) -> list:
+        return [m for m in sender.to(f"{who}@shop.example.co.uk")
+                if "verification code" not in (m.subject or "")]
+
+    assert len(campaign_mail("idle")) == 5  # notice + 14, 7, 2 and 1 days before
+    assert len(campaign_mail("done")) == 1  # verified before the first reminder
+    later = campaign_mail("later")
+    assert len(later) == 5  # the 14-day reminder waited for the snooze, none was dropped
+    assert email_deadline(client, "later") == deadline
+    assert all("Reminder" in (m.subject or "") for m in campaign_mail("idle")[1:])
+    clock.advance(minutes=1)
+    run_campaigns(container)
+    assert client.get(f"/v1/campaigns/{campaign['id']}").json()["status"] == "finished"
+
+
+# --- funnel and read tracking -------------------------------------------------------------------
+
+def test_funnel_counts_match_what_happened(client: TestClient, container: Container,
+                                           sellers: dict, clock: FrozenClock,
+                                           sender: RecordingSender) -> None:
+    from urllib.parse import urlsplit
+
+    from contactguard.entrypoints.api.app import create_app
+    from contactguard.services.seller_sessions import create_session_link
+    from tests.conftest import code_in
+
+    campaign = client.post("/v1/campaigns", json=campaign_body(quiet_hours=None)).json()
+    client.post(f"/v1/campaigns/{campaign['id']}/launch")
+    clock.set(datetime(2027, 2, 11, 2, tzinfo=UTC))  # after Spring Festival
+    run_campaigns(container)
+    deliver(container)
+    base = "https://sellers.acme.test"
+    with TestClient(create_app(container), base_url=base, follow_redirects=False) as web:
+        link = create_session_link(container.deps, "gb-1", base_url=base)
+        web.get(urlsplit(link.url).path)
+        page = web.get("/seller")
+        assert page.status_code == 200
+        reference = next(m.reference for m in sender.sent if m.to == "gb1@tea.example.co.uk")
+        assert reference in page.text and "Verify your emergency email" in page.text
+    messages = client.get("/v1/accounts/gb-1/messages").json()["data"]
+    assert messages[0]["read_at"] is not None
+    # cn-1 starts verifying; gb-1 verifies both contacts
+    client.post("/v1/verifications", json={"account": "cn-1", "contact": "emergency_email"})
+    for contact, to in (("emergency_email", "gb1@tea.example.co.uk"),
+                        ("emergency_phone", "+447911123456")):
+        started = client.post("/v1/verifications", json={"account": "gb-1", "contact": contact,
+                                                         "channel": "sms" if "phone" in contact
+                                                         else "email"}).json()
+        deliver(container)
+        code = code_in(sender.to(to)[-1].body)
+        checked = client.post(f"/v1/verifications/{started['id']}/check", json={"code": code})
+        assert checked.json()["status"] == "approved"
+    funnel = client.get(f"/v1/campaigns/{campaign['id']}/funnel").json()
+    assert (funnel["targeted"], funnel["notified"], funnel["seen"], funnel["started"],
+            funnel["verified"]) == (3, 3, 1, 2, 1)
+    assert funnel["by_channel"]["email"] == {"sent": 3}
+    assert funnel["by_channel"]["sms"] == {"sent": 3}
+    assert funnel["by_channel"]["in_app"] == {"sent": 3}
+    countries = {r["country"]: r for r in funnel["by_country"]}
+    assert countries["GB"] == {"country": "GB", "targeted": 1, "notified": 1, "seen": 1,
+                               "started": 1, "verified": 1}
+    assert countries["CN"]["started"] == 1 and countries["CN"]["verified"] == 0
+    assert funnel["by_day"] == [{"date": "2027-02-11", "targeted": None, "notified": 3,
+                                 "seen": 1, "started": 2, "verified": 1}]
+    from contactguard.services.campaigns import funnel_csv
+    csv_text = funnel_csv(container.deps, campaign["id"])
+    assert csv_text.splitlines()[1] == "total,all,3,3,1,2,1"

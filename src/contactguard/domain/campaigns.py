@@ -160,10 +160,10 @@ def holidays_between(start: date, end: date, calendar: HolidayCalendar) -> list[
 
 
 def add_working_days(start: date, count: int, calendar: HolidayCalendar) -> date:
-    """The first date by which ``[start, date)`` holds ``count`` working days."""
+    """The first working day by which ``[start, day)`` holds ``count`` working days."""
     day, seen = start, 0
     for _ in range(_MAX_DAYS_SEARCHED * 3):
-        if seen >= count:
+        if seen >= count and calendar.is_working_day(day):
             return day
         seen += calendar.is_working_day(day)
         day += timedelta(days=1)
@@ -186,17 +186,19 @@ def adjusted_deadline(announce_at: datetime, effective_at: datetime, zone: tzinf
                       calendar: HolidayCalendar) -> Deadline:
     """The deadline for a seller in ``zone`` whose country follows ``calendar``.
 
-    A seller must lose no working days to public holidays: the deadline is the first day
-    (keeping ``effective_at``'s local time of day) by which the seller has had as many
+    A seller must lose no working days to public holidays: the deadline is the first working
+    day (keeping ``effective_at``'s local time of day) by which the seller has had as many
     working days since the announcement as a country without holidays would have had. It is
-    never earlier than ``effective_at``.
+    never earlier than ``effective_at``, and unchanged when no holiday falls in between.
     """
     start = announce_at.astimezone(zone).date()
     effective_local = effective_at.astimezone(zone)
     wanted = weekdays(start, effective_local.date(), calendar)
     day = effective_local.date()
     for _ in range(_MAX_DAYS_SEARCHED):
-        if working_days(start, day, calendar) >= wanted:
+        # a moved deadline lands on a working day, never on a holiday or a weekend
+        if working_days(start, day, calendar) >= wanted and (
+                day == effective_local.date() or calendar.is_working_day(day)):
             break
         day += timedelta(days=1)
     shift = (day - effective_local.date()).days

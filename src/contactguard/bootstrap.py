@@ -143,7 +143,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                             partial(purge_contact_changes, deps))]
     runner = CampaignRunner(deps, batch=settings.campaign_batch)
     transports.gate = CampaignGate(deps)
-    periodic.append(PeriodicJob("campaigns", settings.campaign_tick_seconds, runner.run))
+    periodic.append(PeriodicJob("campaigns", settings.campaign_tick_seconds,
+                                partial(runner.run, budget_seconds=5.0)))
     container = Container(settings=settings, engine=engine, deps=deps, transports=transports,
                           authenticator=ApiKeyAuthenticator(deps), periodic_jobs=periodic)
     container.extras["metrics"] = metrics

@@ -18,19 +18,29 @@ class CountryCalendar:
         self.country = country
         self._data = data
         self._lock = threading.Lock()  # the package fills years in lazily (not thread-safe)
+        self._days: dict[date, tuple[bool, bool, bool]] = {}  # (holiday, weekend, working)
+
+    def _day(self, day: date) -> tuple[bool, bool, bool]:
+        found = self._days.get(day)
+        if found is None:
+            with self._lock:
+                holiday = day in self._data  # fills the year in, with its substitute workdays
+                weekend = (day.weekday() in self._data.weekend
+                           and day not in self._data.weekend_workdays)
+                found = (holiday, weekend, bool(self._data.is_working_day(day)))
+                if len(self._days) > 20_000:
+                    self._days.clear()
+                self._days[day] = found
+        return found
 
     def is_holiday(self, day: date) -> bool:
-        with self._lock:
-            return day in self._data
+        return self._day(day)[0]
 
     def is_weekend(self, day: date) -> bool:
-        with self._lock:
-            _ = day in self._data  # fills the year in, with its substitute working days
-            return day.weekday() in self._data.weekend and day not in self._data.weekend_workdays
+        return self._day(day)[1]
 
     def is_working_day(self, day: date) -> bool:
-        with self._lock:
-            return bool(self._data.is_working_day(day))
+        return self._day(day)[2]
 
     def names(self, day: date) -> list[str]:
         with self._lock:

@@ -32,9 +32,17 @@ class MessageKind(StrEnum):
     CAMPAIGN_REMINDER = "campaign_reminder"  # a campaign's reminder before the account's deadline
 
 
+class JsonText(str):
+    """Message parameters already serialised to JSON (bulk writes share one template)."""
+
+
 def new_reference() -> str:
     """A short reference code such as ``CG-7KQ4-M9XD`` that a seller can look up later."""
-    chars = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+    number = secrets.randbelow(len(_REFERENCE_ALPHABET) ** 8)  # one draw, uniform
+    chars = ""
+    for _ in range(8):
+        number, digit = divmod(number, len(_REFERENCE_ALPHABET))
+        chars += _REFERENCE_ALPHABET[digit]
     return f"CG-{chars[:4]}-{chars[4:]}"
 
 

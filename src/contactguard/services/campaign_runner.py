@@ -31,6 +31,7 @@ from contactguard.domain.campaigns import (
     NOTICE_STEP,
     GroupPlan,
     QuietHours,
+    Reminder,
     TargetState,
     deadline_after_notice,
     next_allowed,
@@ -38,7 +39,13 @@ from contactguard.domain.campaigns import (
     plan_group,
 )
 from contactguard.domain.contacts import Channel, ContactKind, LineType, allowed_channels
-from contactguard.domain.messages import MessageKind, MessageStatus, StoredMessage, new_reference
+from contactguard.domain.messages import (
+    JsonText,
+    MessageKind,
+    MessageStatus,
+    StoredMessage,
+    new_reference,
+)
 from contactguard.domain.webhooks import EventType
 from contactguard.ports import UnitOfWork
 from contactguard.services import audit, webhooks
@@ -66,19 +73,16 @@ class _Plans:
 class CampaignRunner:
     """``run()`` is the periodic job; ``batch`` accounts per transaction."""
 
-    def __init__(self, deps: Deps, *, batch: int = 2000, budget_seconds: float | None = 5.0
-                 ) -> None:
+    def __init__(self, deps: Deps, *, batch: int = 2000) -> None:
         self._deps = deps
         self.batch = batch
-        self.budget_seconds = budget_seconds
         self._plans: dict[int, _Plans] = {}
         self._lock = threading.Lock()
 
     def run(self, *, budget_seconds: float | None = None) -> int:
         """Work on every campaign that has something to do, one batch at a time, until
-        nothing is left or the time budget is spent. Returns the accounts handled."""
-        budget = budget_seconds if budget_seconds is not None else self.budget_seconds
-        stop_at = None if budget is None else time.monotonic() + budget
+        nothing is left or (if given) the time budget is spent. Returns the accounts handled."""
+        stop_at = None if budget_seconds is None else time.monotonic() + budget_seconds
         handled = 0
         while True:
             with self._deps.reader() as uow:
@@ -94,44 +98,86 @@ class CampaignRunner:
                 return handled
 
     def work_once(self, campaign_id: int) -> int:
-        """One batch for one campaign, in one transaction; 0 when there was nothing to do."""
+        """One batch for one campaign, in one transaction; 0 when there was nothing to do.
+
+        Sweeps, opening the plan and finishing lock the campaign row (one worker at a time);
+        planning ranges and due steps hold it shared (any number of workers in parallel, a
+        pause or cancel waits for the batches in flight), or exclusively when the campaign is
+        throttled (its token bucket is in the row).
+        """
         deps = self._deps
+        with deps.reader() as uow:
+            peek = uow.campaigns.get(campaign_id)
+        if peek is None:
+            return 0
+        now = deps.clock.now()
+        if peek.sweep and (peek.sweep_not_before is None or peek.sweep_not_before <= now):
+            return self._locked(campaign_id, self._sweep)
+        if peek.status != "running":
+            return 0
+        if peek.planned_at is None and peek.plan_last_id is None:
+            return self._locked(campaign_id, self._open_plan)
+        spec = spec_from_row(peek.name, peek.spec, peek.announce_at, peek.effective_at)
+        throttled = spec.throttle_per_second is not None
         with deps.uow() as uow:
-            row = uow.campaigns.get(campaign_id, lock=True, skip_locked=True)
-            if row is None:
-                return 0  # another worker has it
-            now = deps.clock.now()
-            if row.sweep and (row.sweep_not_before is None or row.sweep_not_before <= now):
-                done = self._sweep(uow, row, now)
-                uow.commit()
-                return done
-            if row.status != "running":
+            row = uow.campaigns.get(campaign_id, lock=True, share=not throttled)
+            if row is None or row.status != "running":
                 return 0
-            spec = spec_from_row(row.name, row.spec, row.announce_at, row.effective_at)
+            now = deps.clock.now()
             allowance, tokens = self._allowance(row, spec, now)
-            used = 0
             if row.planned_at is None:
                 done, used = self._plan(uow, row, spec, now, allowance)
+            elif allowance:
+                done, used = self._step(uow, row, spec, now, allowance)
             else:
-                done, used = self._step(uow, row, spec, now, allowance) if allowance else (0, 0)
-                if done == 0 and (row.checked_at is None or row.checked_at <= now):
-                    done = self._finish_or_wait(uow, row, now)
+                done, used = 0, 0
             if tokens is not None:
                 uow.campaigns.update(campaign_id, tokens=max(tokens - used * 1000, 0),
                                      tokens_at=now)
+            uow.commit()
+        if done == 0 and peek.planned_at is None:
+            done = self._locked(campaign_id, self._close_plan)
+        elif done == 0 and (peek.checked_at is None or peek.checked_at <= now):
+            done = self._locked(campaign_id, self._finish_or_wait)
+        return done
+
+    def _locked(self, campaign_id: int, action: Callable[[UnitOfWork, Any, datetime], int]
+                ) -> int:
+        with self._deps.uow() as uow:
+            row = uow.campaigns.get(campaign_id, lock=True, skip_locked=True)
+            if row is None:
+                return 0  # another worker has it
+            done = action(uow, row, self._deps.clock.now())
             uow.commit()
             return done
 
     # --- planning -------------------------------------------------------------------------
 
+    def _open_plan(self, uow: UnitOfWork, row: Any, now: datetime) -> int:
+        """Split the audience's account ids into ranges that workers plan in parallel."""
+        if row.status != "running" or row.plan_last_id is not None or row.planned_at is not None:
+            return 0
+        last = uow.campaigns.open_ranges(row.id, span=self.batch)
+        uow.campaigns.update(row.id, plan_last_id=last, updated_at=now)
+        return 1
+
+    def _close_plan(self, uow: UnitOfWork, row: Any, now: datetime) -> int:
+        if row.planned_at is not None or uow.campaigns.ranges_left(row.id):
+            return 0
+        planned = uow.campaigns.planned_count(row.id)
+        uow.campaigns.update(row.id, planned_at=now, planned=planned, updated_at=now)
+        log.info("campaign planned", extra={"campaign": row.id, "targets": planned})
+        return 1
+
     def _plan(self, uow: UnitOfWork, row: Any, spec: CampaignSpec, now: datetime,
               allowance: int) -> tuple[int, int]:
-        accounts = uow.campaigns.audience_page(spec.audience, after_id=row.plan_cursor,
-                                               limit=self.batch)
-        if not accounts:
-            uow.campaigns.update(row.id, planned_at=now, updated_at=now)
-            log.info("campaign planned", extra={"campaign": row.id, "targets": row.planned})
-            return 1, 0
+        """Plan one range: every account gets its target row (deadline, first send time);
+        those whose notice is due now get it in the same transaction."""
+        claimed = uow.campaigns.claim_range(row.id)
+        if claimed is None:  # all planned, or the rest is being planned by other workers
+            return 0, 0
+        accounts = uow.campaigns.audience_range(spec.audience, first_id=claimed.first_id,
+                                                last_id=claimed.last_id)
         plans = self._group_plans(row, spec)
         due: list[tuple[Any, int, datetime]] = []
         targets: dict[int, dict[str, Any]] = {}
@@ -148,9 +194,8 @@ class CampaignRunner:
             targets[d.account_id].update(d.target)
         uow.campaigns.add_targets(list(targets.values()))
         used = self._write(uow, row, decided, now)
-        uow.campaigns.update(row.id, plan_cursor=accounts[-1].id,
-                             planned=row.planned + len(accounts), updated_at=now)
-        return len(accounts), used
+        uow.campaigns.finish_range(row.id, claimed.range_no, accounts=len(accounts), now=now)
+        return max(len(accounts), 1), used
 
     # --- due steps ------------------------------------------------------------------------
 
@@ -180,9 +225,14 @@ class CampaignRunner:
             {cid: value for a, _, _ in due for cid, value in (
                 (a.email_id, a.email_value), (a.phone_id, a.phone_value)) if cid is not None})
         decisions: list[_Decision] = []
+        # the same answers for every account of a country and time zone in this batch
+        allowed_now: dict[tuple[str, str], datetime] = {}
+        after_notice: dict[tuple[datetime, str, str], datetime] = {}
+        reminders: dict[tuple[datetime, str, str, int], Reminder | None] = {}
         for account, step, deadline in due:
             zone_info = zone(account.time_zone)
             calendar = deps.calendars(account.country)
+            group = (account.time_zone, account.country)
             open_kinds = [k for k in spec.contacts if not _contact_done(account, k, fresh_after)]
             notified_at = getattr(account, "target_notified_at", None)
             decision = _Decision(account.id, account.country, account)
@@ -195,7 +245,10 @@ class CampaignRunner:
             if step != NOTICE_STEP and now >= deadline:
                 decision.target = {"next_step": None, "next_step_at": None}
                 continue
-            allowed_at = next_allowed(now, zone_info, calendar, spec.quiet_hours)
+            allowed_at = allowed_now.get(group)
+            if allowed_at is None:
+                allowed_at = allowed_now[group] = next_allowed(now, zone_info, calendar,
+                                                               spec.quiet_hours)
             snoozed = snoozes.get(account.id, {})
             if step != NOTICE_STEP and all(k in snoozed for k in open_kinds):
                 # "remind me later": this reminder waits, the deadline does not move
@@ -208,16 +261,23 @@ class CampaignRunner:
                 decision.target = {"next_step": step, "next_step_at": allowed_at}
                 continue
             if step == NOTICE_STEP:
-                deadline = deadline_after_notice(deadline, now, zone_info, calendar,
-                                                 policy.min_notice_days)
+                key = (deadline, *group)
+                if key not in after_notice:
+                    after_notice[key] = deadline_after_notice(deadline, now, zone_info, calendar,
+                                                              policy.min_notice_days)
+                deadline = after_notice[key]
                 notified_at = now
             decision.step = step
             decision.deadline = deadline
             decision.open_kinds = open_kinds
             decision.reference = new_reference()
             decision.channels = self._channels(spec, account, undeliverable)
-            reminder = next_reminder(deadline, spec.reminders, now, zone_info, calendar,
-                                     spec.quiet_hours, after_step=step)
+            reminder_key = (deadline, *group, step)
+            if reminder_key not in reminders:
+                reminders[reminder_key] = next_reminder(deadline, spec.reminders, now, zone_info,
+                                                        calendar, spec.quiet_hours,
+                                                        after_step=step)
+            reminder = reminders[reminder_key]
             decision.target = {"state": TargetState.NOTIFIED.value, "deadline": deadline,
                                "notified_at": notified_at,
                                "next_step": reminder.step if reminder else None,
@@ -256,6 +316,7 @@ class CampaignRunner:
         written = uow.campaigns.add_steps(steps)
         messages: list[dict[str, Any]] = []
         recheck: list[int] = []
+        templates: dict[tuple[Any, ...], str] = {}
         for d in sending:
             if d.account_id not in written:
                 log.warning("campaign step already written; not sent again",
@@ -263,10 +324,18 @@ class CampaignRunner:
                 continue
             account = d.account
             assert d.deadline is not None and d.reference is not None
-            params = message_params(
-                deps, account_name=account.name, campaign_id=row.id, campaign_name=row.name,
-                step=d.step, deadline=d.deadline, kinds=d.open_kinds, locale=account.locale,
-                time_zone=account.time_zone, country=account.country)
+            key = (d.step, d.deadline, tuple(d.open_kinds), account.locale, account.time_zone,
+                   account.country)
+            template = templates.get(key)
+            if template is None:  # the parameters but the name, shared by the whole group
+                shared = message_params(
+                    deps, account_name="", campaign_id=row.id, campaign_name=row.name,
+                    step=d.step, deadline=d.deadline, kinds=d.open_kinds, locale=account.locale,
+                    time_zone=account.time_zone, country=account.country)
+                del shared["account_name"]
+                template = templates[key] = json.dumps(shared, ensure_ascii=False)[1:]
+            params = JsonText('{"account_name":' + json.dumps(account.name, ensure_ascii=False)
+                              + "," + template)
             for channel, recipient in d.channels.items():
                 if channel is Channel.IN_APP:
                     continue

@@ -463,8 +463,9 @@ def _view(uow: UnitOfWork, row: Any, *, with_progress: bool) -> CampaignView:
     if with_progress and row.status != "draft":
         counts = uow.campaigns.target_counts(row.id)
         steps = uow.campaigns.step_counts(row.id)
+        planned = row.planned if row.planned_at else uow.campaigns.planned_count(row.id)
         progress = Progress(
-            targeted=row.targeted, planned=row.planned, planning_done=row.planned_at is not None,
+            targeted=row.targeted, planned=planned, planning_done=row.planned_at is not None,
             scheduled=counts.get(TargetState.SCHEDULED.value, 0),
             notified=counts.get(TargetState.NOTIFIED.value, 0)
             + counts.get(TargetState.COMPLETED.value, 0),

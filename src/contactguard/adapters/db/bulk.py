@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, Table, insert
 
+from contactguard.domain.messages import JsonText
+
 
 def bulk_insert(conn: Connection, table: Table, columns: Sequence[str],
                 rows: Sequence[Mapping[str, Any]]) -> int:
@@ -20,7 +22,9 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str],
     if not rows:
         return 0
     if conn.dialect.name != "postgresql":
-        conn.execute(insert(table), [{name: row[name] for name in columns} for row in rows])
+        conn.execute(insert(table), [
+            {name: json.loads(row[name]) if isinstance(row[name], JsonText) else row[name]
+             for name in columns} for row in rows])
         return len(rows)
     converters = [_converter(table, name) for name in columns]
     names = ", ".join(f'"{name}"' for name in columns)
@@ -39,4 +43,6 @@ def _converter(table: Table, name: str) -> Callable[[Any], Any] | None:
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if value is None or isinstance(value, JsonText):
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -7,10 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
+    Integer,
     Row,
     String,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -20,9 +23,11 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from contactguard.adapters.db import tables as t
@@ -36,6 +41,18 @@ TARGET_COLUMNS = ("campaign_id", "account_id", "country", "state", "deadline", "
                   "next_step", "next_step_at")
 _UNSENT = (MessageStatus.PENDING.value, MessageStatus.SENDING.value, MessageStatus.HELD.value)
 _ACTIVE = (TargetState.SCHEDULED.value, TargetState.NOTIFIED.value)
+
+
+def _in(conn: Connection, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL one array parameter (``= ANY``), which stays cheap
+    for thousands of values (an expanded IN list is parsed anew for each batch)."""
+    if conn.dialect.name == "postgresql":
+        item = BigInteger() if isinstance(column.type, Integer | BigInteger) else String()
+        matches: ColumnElement[bool] = column == any_(bindparam(None, list(values),
+                                                                type_=ARRAY(item)))
+        return matches
+    within: ColumnElement[bool] = column.in_(list(values))
+    return within
 
 
 def _audience_where(audience: Audience) -> list[ColumnElement[bool]]:
@@ -67,14 +84,55 @@ class CampaignRepository:
         return int(self._conn.execute(insert(t.campaigns).values(
             name=name, status=status, spec=spec, announce_at=announce_at,
             effective_at=effective_at, created_by=created_by, created_at=now, updated_at=now,
-            planned=0, plan_cursor=0, sweep_cursor=0).returning(t.campaigns.c.id)).scalar_one())
+            planned=0, sweep_cursor=0).returning(t.campaigns.c.id)).scalar_one())
 
-    def get(self, campaign_id: int, *, lock: bool = False,
-            skip_locked: bool = False) -> Row[Any] | None:
+    def get(self, campaign_id: int, *, lock: bool = False, skip_locked: bool = False,
+            share: bool = False) -> Row[Any] | None:
+        """The row; ``lock``: FOR UPDATE (``share``: FOR SHARE, many holders at once)."""
         query = select(t.campaigns).where(t.campaigns.c.id == campaign_id)
         if lock and self.is_postgres:
-            query = query.with_for_update(skip_locked=skip_locked)
+            query = query.with_for_update(skip_locked=skip_locked, read=share)
         return self._conn.execute(query).first()
+
+    # --- planning ranges ------------------------------------------------------------------
+
+    def open_ranges(self, campaign_id: int, *, span: int) -> int:
+        """Split the account ids that exist now into ranges of ``span``; returns the last id."""
+        last = int(self._conn.execute(select(func.coalesce(func.max(t.accounts.c.id), 0)))
+                   .scalar_one())
+        rows = [{"campaign_id": campaign_id, "range_no": n, "first_id": start,
+                 "last_id": min(start + span - 1, last)}
+                for n, start in enumerate(range(1, last + 1, span))]
+        bulk_insert(self._conn, t.campaign_ranges,
+                    ("campaign_id", "range_no", "first_id", "last_id"), rows)
+        return last
+
+    def claim_range(self, campaign_id: int) -> Row[Any] | None:
+        """The next range nobody is planning (locked until the transaction ends)."""
+        r = t.campaign_ranges.c
+        query = (select(t.campaign_ranges).where(r.campaign_id == campaign_id,
+                                                 r.done_at.is_(None))
+                 .order_by(r.range_no).limit(1))
+        if self.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        return self._conn.execute(query).first()
+
+    def finish_range(self, campaign_id: int, range_no: int, *, accounts: int,
+                     now: datetime) -> None:
+        r = t.campaign_ranges.c
+        self._conn.execute(update(t.campaign_ranges).where(
+            r.campaign_id == campaign_id, r.range_no == range_no).values(
+            accounts=accounts, done_at=now))
+
+    def ranges_left(self, campaign_id: int) -> int:
+        r = t.campaign_ranges.c
+        return int(self._conn.execute(select(func.count()).where(
+            r.campaign_id == campaign_id, r.done_at.is_(None))).scalar_one())
+
+    def planned_count(self, campaign_id: int) -> int:
+        r = t.campaign_ranges.c
+        return int(self._conn.execute(select(func.coalesce(func.sum(r.accounts), 0)).where(
+            r.campaign_id == campaign_id)).scalar_one())
 
     def page(self, *, limit: int, before_id: int | None = None,
              status: str | None = None) -> list[Row[Any]]:
@@ -138,13 +196,15 @@ class CampaignRepository:
                 a.external_id.in_(chunk))).scalars())
         return found
 
-    def audience_page(self, audience: Audience, *, after_id: int, limit: int) -> list[Row[Any]]:
-        """The next accounts of the audience (keyset on id) with both emergency contacts."""
+    def audience_range(self, audience: Audience, *, first_id: int,
+                       last_id: int) -> list[Row[Any]]:
+        """The audience's accounts with ids in [first_id, last_id], with both emergency
+        contacts."""
         a = t.accounts.c
         query = (_with_contacts(select(a.id, a.external_id, a.name, a.country, a.locale,
                                        a.time_zone, a.security_phrase, a.created_at))
-                 .where(a.id > after_id, *_audience_where(audience))
-                 .order_by(a.id).limit(limit))
+                 .where(a.id >= first_id, a.id <= last_id, *_audience_where(audience))
+                 .order_by(a.id))
         return list(self._conn.execute(query))
 
     def undeliverable(self, contact_values: Mapping[int, str]) -> set[tuple[int, str]]:
@@ -153,7 +213,7 @@ class CampaignRepository:
             return set()
         u = t.contact_undeliverable.c
         rows = self._conn.execute(select(u.contact_id, u.channel, u.value).where(
-            u.contact_id.in_(list(contact_values))))
+            _in(self._conn, u.contact_id, list(contact_values))))
         return {(r.contact_id, r.channel) for r in rows if contact_values.get(r.contact_id) == r.value}
 
     # --- targets and steps ----------------------------------------------------------------
@@ -166,7 +226,16 @@ class CampaignRepository:
         whose step was written now (only those get their messages)."""
         if not rows:
             return set()
-        dialect = postgresql if self.is_postgres else sqlite
+        if self.is_postgres:  # one fixed statement, rows as arrays: no per-row SQL to build
+            result = self._conn.execute(_ADD_STEPS, {
+                "campaign_id": [r["campaign_id"] for r in rows],
+                "account_id": [r["account_id"] for r in rows],
+                "step": [r["step"] for r in rows], "kind": [r["kind"] for r in rows],
+                "reference": [r["reference"] for r in rows],
+                "channels": [r["channels"] for r in rows],
+                "created_at": [r["created_at"] for r in rows]})
+            return set(result.scalars())
+        dialect = sqlite
         written: set[int] = set()
         for start in range(0, len(rows), 2000):
             chunk = [dict(r) for r in rows[start:start + 2000]]
@@ -212,7 +281,8 @@ class CampaignRepository:
         s = t.reminder_snoozes.c
         found: dict[int, dict[ContactKind, datetime]] = {}
         for row in self._conn.execute(select(s.account_id, s.contact_kind, s.snoozed_until).where(
-                s.account_id.in_(list(account_ids)), s.contact_kind.in_([k.value for k in kinds]),
+                _in(self._conn, s.account_id, account_ids),
+                s.contact_kind.in_([k.value for k in kinds]),
                 s.snoozed_until > now)):
             found.setdefault(row.account_id, {})[ContactKind(row.contact_kind)] = row.snoozed_until
         return found
@@ -223,7 +293,7 @@ class CampaignRepository:
             return 0
         c = t.account_compliance.c
         result = self._conn.execute(update(t.account_compliance).where(
-            c.account_id.in_(list(account_ids)),
+            _in(self._conn, c.account_id, account_ids),
             or_(c.recheck_at.is_(None), c.recheck_at > now)).values(recheck_at=now))
         return int(result.rowcount)
 
@@ -239,7 +309,7 @@ class CampaignRepository:
         if not accounts:
             return [], []
         references = list(self._conn.execute(select(s.reference).where(
-            s.campaign_id == campaign_id, s.account_id.in_(accounts))).scalars())
+            s.campaign_id == campaign_id, _in(self._conn, s.account_id, accounts))).scalars())
         return accounts, references
 
     def cancel_targets(self, campaign_id: int, account_ids: Sequence[int]) -> list[int]:
@@ -392,6 +462,14 @@ class CampaignRepository:
             tc.campaign_id.in_(select(s.campaign_id).where(
                 s.account_id == account_id, s.reference.in_(unread)))).values(seen_at=now))
         return len(unread)
+
+
+_ADD_STEPS = text(
+    "INSERT INTO campaign_steps (campaign_id, account_id, step, kind, reference, channels, "
+    "created_at) SELECT * FROM unnest(CAST(:campaign_id AS bigint[]), "
+    "CAST(:account_id AS bigint[]), CAST(:step AS integer[]), CAST(:kind AS varchar[]), "
+    "CAST(:reference AS varchar[]), CAST(:channels AS varchar[]), "
+    "CAST(:created_at AS timestamptz[])) ON CONFLICT DO NOTHING RETURNING account_id")
 
 
 def _with_contacts(query: Any) -> Any:

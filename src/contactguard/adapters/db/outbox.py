@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, or_, select, update
+from sqlalchemy import Connection, Row, String, any_, bindparam, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from contactguard.adapters.db import tables as t
 from contactguard.adapters.db.bulk import bulk_insert
@@ -162,8 +163,13 @@ class OutboxRepository:
             values["available_at"] = available_at
         if to_status is MessageStatus.CANCELED:
             values["secret"] = None
+        if self._conn.dialect.name == "postgresql":  # one array parameter for thousands
+            matches = c.reference == any_(bindparam(None, list(references),
+                                                    type_=ARRAY(String())))
+        else:
+            matches = c.reference.in_(list(references))
         result = self._conn.execute(update(t.outbox).where(
-            c.reference.in_(list(references)), c.status.in_(list(from_statuses)),
+            matches, c.status.in_(list(from_statuses)),
             c.challenge_id.is_(None)).values(**values))
         return int(result.rowcount)
 

@@ -361,10 +361,10 @@ Index("ix_outbox_provider_message_id", outbox.c.provider_message_id)
 
 # A campaign: who is told (audience), what is required (contacts) by when (effective_at),
 # on which channels, with which reminders; ``spec`` keeps the operator's settings as given.
-# Planning walks the audience in account-id order (``plan_cursor``), so a worker that dies
-# mid fan-out leaves a consistent point to resume from. ``tokens`` (thousandths) is the
-# throttle's token bucket; ``sweep`` a bulk change of queued mail still to finish (pause,
-# resume, cancel) with its keyset cursor.
+# Planning splits the account ids up to ``plan_last_id`` into ``campaign_ranges`` that any
+# number of workers plan in parallel. ``tokens`` (thousandths) is the throttle's token
+# bucket; ``sweep`` a bulk change of queued mail still to finish (pause, resume, cancel)
+# with its keyset cursor.
 campaigns = Table(
     "campaigns",
     metadata,
@@ -383,7 +383,7 @@ campaigns = Table(
     Column("canceled_at", UTCDateTime()),
     Column("targeted", Integer),
     Column("planned", Integer, nullable=False, default=0),
-    Column("plan_cursor", BigInteger, nullable=False, default=0),
+    Column("plan_last_id", BigInteger),
     Column("planned_at", UTCDateTime()),
     Column("tokens", BigInteger),
     Column("tokens_at", UTCDateTime()),
@@ -392,6 +392,20 @@ campaigns = Table(
     Column("sweep_not_before", UTCDateTime()),
     Column("checked_at", UTCDateTime()),
     Index("ix_campaigns_status", "status"),
+)
+
+# Planning work: account ids [first_id, last_id] of a campaign, claimed with SKIP LOCKED and
+# planned in one transaction (a worker killed mid-range leaves it unplanned for the next).
+campaign_ranges = Table(
+    "campaign_ranges",
+    metadata,
+    Column("campaign_id", BigId, ForeignKey("campaigns.id", ondelete="CASCADE"),
+           primary_key=True, autoincrement=False),
+    Column("range_no", Integer, primary_key=True, autoincrement=False),
+    Column("first_id", BigInteger, nullable=False),
+    Column("last_id", BigInteger, nullable=False),
+    Column("accounts", Integer),
+    Column("done_at", UTCDateTime()),
 )
 
 # One row per targeted account: its own (holiday-adjusted) deadline, where it is in the

@@ -41,7 +41,7 @@ def upgrade() -> None:
         sa.Column("canceled_at", _ts(), nullable=True),
         sa.Column("targeted", sa.Integer(), nullable=True),
         sa.Column("planned", sa.Integer(), nullable=False),
-        sa.Column("plan_cursor", sa.BigInteger(), nullable=False),
+        sa.Column("plan_last_id", sa.BigInteger(), nullable=True),
         sa.Column("planned_at", _ts(), nullable=True),
         sa.Column("tokens", sa.BigInteger(), nullable=True),
         sa.Column("tokens_at", _ts(), nullable=True),
@@ -53,6 +53,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.create_index("ix_campaigns_status", ["status"], unique=False)
+
+    op.create_table(
+        "campaign_ranges",
+        sa.Column("campaign_id", _id, autoincrement=False, nullable=False),
+        sa.Column("range_no", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("first_id", sa.BigInteger(), nullable=False),
+        sa.Column("last_id", sa.BigInteger(), nullable=False),
+        sa.Column("accounts", sa.Integer(), nullable=True),
+        sa.Column("done_at", _ts(), nullable=True),
+        sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"],
+                                name=op.f("fk_campaign_ranges_campaign_id_campaigns"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("campaign_id", "range_no", name=op.f("pk_campaign_ranges")),
+    )
 
     op.create_table(
         "campaign_targets",
@@ -118,6 +132,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_campaign_targets_campaign_id_next_step_at")
         batch_op.drop_index("ix_campaign_targets_account_id")
     op.drop_table("campaign_targets")
+    op.drop_table("campaign_ranges")
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.drop_index("ix_campaigns_status")
     op.drop_table("campaigns")

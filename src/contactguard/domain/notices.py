@@ -18,6 +18,14 @@ TITLES: dict[str, dict[str, str]] = {
         "en": "Verification code sent to {masked_to}",
         "zh-Hans": "验证码已发送至 {masked_to}",
     },
+    "campaign_notice": {
+        "en": "{campaign_name}: verify your {contacts_text} by {deadline_date}",
+        "zh-Hans": "{campaign_name}：请于 {deadline_date} 前验证您的{contacts_text}",
+    },
+    "campaign_reminder": {
+        "en": "Reminder: verify your {contacts_text} by {deadline_date}",
+        "zh-Hans": "提醒：请于 {deadline_date} 前验证您的{contacts_text}",
+    },
 }
 
 _FALLBACK = {"en": "Notice: {kind}", "zh-Hans": "通知：{kind}"}

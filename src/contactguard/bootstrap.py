@@ -27,6 +27,7 @@ from contactguard.adapters.delivery.in_app import InAppSender
 from contactguard.adapters.delivery.providers import build_senders, callback_validator
 from contactguard.adapters.delivery.webhook import WebhookSender
 from contactguard.adapters.metrics import DeliveryMetricsCollector
+from contactguard.adapters.phishing.inspector import MailInspector
 from contactguard.adapters.policy_file import read_policy_file
 from contactguard.adapters.templates import MessageRenderer
 from contactguard.config import Settings, load_settings
@@ -42,6 +43,7 @@ from contactguard.services.compliance import refresh_due_states
 from contactguard.services.delivery import Transports
 from contactguard.services.deps import Branding, Deps
 from contactguard.services.dev import store_captured_email
+from contactguard.services.ledger import purge_ledger
 from contactguard.services.policy import PolicyStore
 from contactguard.services.protection import purge_contact_changes
 from contactguard.worker import BackgroundWorker, PeriodicJob
@@ -121,6 +123,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     deps.policy_source = PolicyStore(deps.reader, _file_policy(settings))
     deps.audit_key = hmac.new(settings.secret_key.encode(), b"contactguard audit chain",
                               hashlib.sha256).digest()
+    # Sent ledger and message checker (issue 9)
+    deps.ledger_key = hmac.new(settings.secret_key.encode(), b"contactguard sent ledger",
+                               hashlib.sha256).digest()
+    deps.inspector = build_inspector(settings)
     chosen = dict(senders or _senders(settings, write_uow, deps))
     chosen.setdefault(Channel.IN_APP, InAppSender())  # the message center: local in every mode
     chosen.setdefault(Channel.WEBHOOK, WebhookSender(
@@ -134,7 +140,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     periodic = [PeriodicJob("compliance-refresh", settings.compliance_refresh_seconds,
                             partial(refresh_due_states, deps)),
                 PeriodicJob("contact-changes-purge", 3600.0,
-                            partial(purge_contact_changes, deps))]
+                            partial(purge_contact_changes, deps)),
+                PeriodicJob("sent-ledger-purge", 3600.0,
+                            partial(purge_ledger, deps,
+                                    retention_days=settings.ledger_retention_days))]
     container = Container(settings=settings, engine=engine, deps=deps, transports=transports,
                           authenticator=ApiKeyAuthenticator(deps), periodic_jobs=periodic)
     container.extras["metrics"] = metrics
@@ -149,6 +158,22 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                                             periodic=periodic)
         container.worker.start()
     return container
+
+
+def build_inspector(settings: Settings) -> MailInspector:
+    """The message checker's adapter: the brand's names and domains, our DKIM keys."""
+    from email.utils import parseaddr
+
+    mail_domain = parseaddr(settings.mail_from_address)[1].rpartition("@")[2].lower()
+    names = [settings.platform_name, *_csv(settings.brand_aliases)]
+    domains = [*_csv(settings.brand_domains), mail_domain, settings.public_host]
+    return MailInspector(brand_names=names, brand_domains=[d for d in domains if d],
+                         dkim_domain=mail_domain, dkim_spec=settings.dkim_keys,
+                         dev_key_dir=settings.var_dir / "dkim" if settings.dev else None)
+
+
+def _csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def worker_name(role: str) -> str:

@@ -169,3 +169,29 @@ class TooManyContactChanges(RateLimited):
 
     code = "too-many-contact-changes"
     title = "Too many contact changes"
+
+
+# --- Message checker (issue 9) ---------------------------------------------------------------
+
+
+class MessageUnparseable(ValidationFailed):
+    """The submitted input is not an email message (no header fields, empty, binary)."""
+
+    code = "message-unparseable"
+    title = "Not a readable message"
+
+
+class MessageTooLarge(ContactGuardError):
+    """A message to check is larger than the checker accepts (25 MB)."""
+
+    code = "message-too-large"
+    title = "Message too large"
+    status = 413
+
+
+class UnsupportedMediaType(ContactGuardError):
+    """The request body's Content-Type is not one the route takes."""
+
+    code = "unsupported-media-type"
+    title = "Unsupported media type"
+    status = 415

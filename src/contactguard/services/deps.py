@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from contactguard.domain.challenges import CODE_LENGTH, VerificationRules
 from contactguard.domain.compliance import Policy
-from contactguard.ports import Clock, CodeHasher, SecretBox, UnitOfWork
+from contactguard.ports import Clock, CodeHasher, MessageInspector, SecretBox, UnitOfWork
 
 
 def random_code() -> str:
@@ -38,6 +38,10 @@ class Deps:
     new_code: Callable[[], str] = random_code
     read_uow: Callable[[], UnitOfWork] | None = None
     audit_key: bytes = b"contactguard-audit-chain"  # bootstrap derives it from the secret key
+    # Sent ledger and message checker (issue 9): keyed hashes of what was sent, and the adapter
+    # that parses suspicious messages (bootstrap derives the key and builds the inspector).
+    ledger_key: bytes = b"contactguard-sent-ledger"
+    inspector: MessageInspector | None = None
 
     @property
     def policy(self) -> Policy:

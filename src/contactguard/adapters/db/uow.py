@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 
 from contactguard.adapters.db.delivery import DeliverabilityRepository, ReceiptRepository
 from contactguard.adapters.db.engine import SQLITE_WRITE
+from contactguard.adapters.db.ledger import LedgerRepository
 from contactguard.adapters.db.outbox import OutboxRepository
 from contactguard.adapters.db.policy_repos import (
     AuditRepository,
@@ -61,6 +62,7 @@ class SqlUnitOfWork:
     audit: AuditRepository
     deliverability: DeliverabilityRepository
     receipts: ReceiptRepository
+    ledger: LedgerRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
                  on_outbox: Callable[[], None] | None = None,
@@ -104,6 +106,7 @@ class SqlUnitOfWork:
         self.audit = AuditRepository(conn)
         self.deliverability = DeliverabilityRepository(conn)
         self.receipts = ReceiptRepository(conn)
+        self.ledger = LedgerRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -19,7 +19,7 @@ from email.headerregistry import Address
 from email.utils import parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from contactguard.adapters.delivery.dkim import DkimSigner
+from contactguard.adapters.delivery.dkim import DkimSigner, body_hash
 from contactguard.adapters.delivery.mime import build_email, message_id
 from contactguard.domain.messages import Receipt, RenderedMessage
 from contactguard.errors import ConfigurationError, PermanentDeliveryError, TransientDeliveryError
@@ -122,7 +122,9 @@ class SmtpSender:
             self._drop()
             raise TransientDeliveryError(f"SMTP {self._target.host}:{self._target.port}: "
                                          f"{type(exc).__name__}: {exc}") from exc
-        return Receipt(self.name, ident)
+        return Receipt(self.name, ident, message_id=ident, body_digest=body_hash(raw),
+                       dkim_selectors=tuple(k.selector for k in self._signer.keys)
+                       if self._signer else ())
 
     def close(self) -> None:
         self._drop()

@@ -15,20 +15,23 @@ from contactguard.bootstrap import Container
 from contactguard.services.checker import check_message
 from contactguard.services.ledger import purge_ledger
 from contactguard.testing import FrozenClock
-from tests.integration.checker_support import (  # noqa: F401 - fixtures
+from tests.integration import checker_support
+from tests.integration.checker_support import (
     bodies,
     code_of,
-    dkim_spec,
     forward_as_attachment,
     gmail_inline,
     outlook_inline_html_only,
     replace_in_text_part,
     send_code_email,
-    sink,
-    smtp_client,
-    smtp_container,
 )
 from tests.smtp_sink import SmtpSink
+
+# The shared fixtures (SMTP sink, DKIM keys, a container that sends through them).
+dkim_spec = checker_support.dkim_spec
+sink = checker_support.sink
+smtp_client = checker_support.smtp_client
+smtp_container = checker_support.smtp_container
 
 
 def _codes(result) -> list[str]:

@@ -61,7 +61,7 @@ class MessageCheckOut(BaseModel):
     def of(cls, result: CheckResult) -> MessageCheckOut:
         matched = result.matched
         return cls(
-            verdict=result.verdict.value,  # type: ignore[arg-type]
+            verdict=result.verdict.value,
             reasons=[ReasonOut(code=r.code.value, message=r.message, evidence=r.evidence)
                      for r in result.reasons],
             matched=MatchedOut(reference=matched.reference, channel=matched.channel,
@@ -102,7 +102,8 @@ async def check(request: Request, container: ContainerDep, key: ApiKeyDep) -> Re
         try:
             payload = MessageCheckIn.model_validate_json(body or b"null")
         except ValidationError as exc:
-            raise RequestValidationError(exc.errors(include_url=False)) from None
+            raise RequestValidationError([{**error, "loc": ("body", *error["loc"])}
+                                          for error in exc.errors(include_url=False)]) from None
         kwargs.update(raw=payload.raw.encode("utf-8", "surrogatepass") if payload.raw is not None
                       else None, text=payload.text, reference=payload.reference,
                       account=payload.account)

@@ -16,6 +16,7 @@ from contactguard.bootstrap import Container, bootstrap
 from contactguard.config import load_settings
 from contactguard.domain.audit import CLI
 from contactguard.entrypoints import policy_cli
+from contactguard.entrypoints.checker_cli import check_message_command
 from contactguard.entrypoints.worker_cli import dkim_app, worker
 from contactguard.errors import ContactGuardError
 
@@ -30,6 +31,7 @@ app.add_typer(accounts_app, name="accounts")
 policy_cli.register(app)  # policy, compliance, webhooks, audit
 app.command()(worker)
 app.add_typer(dkim_app, name="dkim")
+app.command("check-message")(check_message_command)  # the message checker (issue 9)
 
 out = Console()
 err = Console(stderr=True)

@@ -27,7 +27,6 @@ _LOOKALIKE = str.maketrans({
 })
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _ADDRESSES = re.compile(r"(?i)\b(?:https?://|www\.|mailto:)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_SENTENCES = re.compile(r"[.!?\n\u3002\uff01\uff1f\u2022|]+")
 _CLAUSE = re.compile(r"[,;:\uff0c\uff1b\uff1a]")
 
 # Negation just before a phrase: within its clause, a few words (or CJK characters) back.
@@ -60,7 +59,7 @@ _REPLY = _rx(
     r"\b(?:please|kindly|simply|just|pls|plz)\s+(?:\w+\s+)?(?:reply|respond|answer|write back)\b",
     r"\breply(?:ing)?\s+(?:to\s+(?:this|that|our|the|us|me)|back|with|when|once|after|as soon"
     r"|directly|immediately|now|within|by|to confirm|to verify|and|if|yes|\"|')",
-    r"^\s*(?:reply|respond)\b",
+    r"^\s*(?:reply|respond)\b",  # at the start of a sentence
     r"\b(?:respond|answer)\s+(?:to\s+)?(?:this|our|the)\s+(?:e-?mail|message|mail|notice)",
     r"\b(?:send|e-?mail|write)\s+(?:us|it|them|this)?\s*back\b",
     r"\b(?:send|write)\s+(?:us\s+)?(?:a|your)\s+(?:reply|response)\b",
@@ -180,11 +179,50 @@ _URGENCY = _rx(
 )
 
 
-def _sentences(text: str) -> Iterator[str]:
-    for sentence in _SENTENCES.split(text):
-        sentence = sentence.strip()
-        if sentence:
-            yield sentence
+# Literal stems that every rule's phrases contain: ``str.find`` locates them fast, so the full
+# patterns only run on the few sentences that could match.
+_REPLY_STEMS = (
+    'repl', 'respon', 'answer', 'back', 'antwort', 'zuruck', 'contest', 'repond', 'reponse',
+    'respuesta', 'resposta', 'retorne', '回复', '回覆', '答复', '回信',
+)
+_CREDENTIAL_STEMS = (
+    'pass', 'pwd', 'code', 'otp', '2fa', 'mfa', 'two', 'pin', 'card', 'cvv', 'cvc', 'expiry',
+    'security number', 'login', 'log-in', 'sign', 'credential', 'username', 'bank account',
+    'social security', 'ssn', 'routing', 'iban', 'kennwort', 'daten', 'tan', 'faktor', 'karte',
+    'nummer', 'bankverbindung', 'contrasena', 'clave', 'codigo', 'credencia', 'datos de', 'tarjeta',
+    'factor', 'dos pasos', 'senha', 'dados de', 'cartao', 'fator', 'duas etapas', 'identifiant',
+    'donnees de connexion', 'cryptogramme', 'authentification', 'facteur', '码', '碼', '口令', '验证',
+    '驗證', '认证', '認證', '因素', '登录', '登入', '账号', '帳號', '卡', '网银', '身份证',
+)
+_URGENCY_STEMS = (
+    'urgent', 'immediat', 'right away', 'as soon', 'asap', 'within', 'in the next', 'end of', 'final',
+    'last', 'failure to', 'act now', 'time-sensitive', 'time sensitive', 'permanent', 'expire',
+    'suspen', 'restrict', 'lock', 'deactivat', 'disabl', 'hold', 'frozen', 'limit', 'terminat', 'close',
+    'remov', 'delet', 'block', 'ban', '紧急', '緊急', '立即', '立刻', '马上', '馬上', '尽快', '儘快',
+    '火速', '限时', '限時', '小时内', '小時內', '天内', '今天内', '今日内', '当天内', '最后', '最後',
+    '逾期', '否则', '否則', '暂停', '暫停', '冻结', '凍結', '封', '关闭', '關閉', '停用', '限制',
+    '删除', '刪除', '注销', '下架', '受限', 'dringend', 'sofort', 'umgehend', 'unverzuglich',
+    'schnellstmoglich', 'innerhalb', 'letzte', 'gesperrt', 'geschlossen', 'deaktiviert', 'geloscht',
+    'eingeschrankt', 'suspendiert', 'blockiert', 'andernfalls', 'sperrung', 'urgente', 'inmediat',
+    'cuanto antes', 'lo antes posible', 'dentro de', 'proximas', 'ultimo aviso', 'suspendid',
+    'desactivad', 'bloquead', 'cerrad', 'restringid', 'eliminad', 'cancelad', 'de lo contrario',
+    'imediatamente', 'o quanto antes', 'o mais rapido', 'suspens', 'desativad', 'encerrad', 'excluid',
+    'caso contrario', 'seja', 'sans delai', 'des que possible', 'au plus vite', 'dans les', 'sous ',
+    'dernier', 'suspendu', 'desactive', 'bloque', 'ferme', 'restreint', 'supprime', 'resilie',
+    'faute de quoi',
+)
+
+_MARKS = ".!?\n\u3002\uff01\uff1f\u2022|"
+_BOUNDARY = re.compile(f"[{re.escape(_MARKS)}]")
+
+
+def _sentence(text: str, start: int, end: int) -> tuple[str, int]:
+    """The sentence around ``text[start:end]`` and where the match starts inside it."""
+    floor = max(0, start - 400)
+    left = max(floor, *(text.rfind(mark, floor, start) + 1 for mark in _MARKS))
+    right = _BOUNDARY.search(text, end, min(len(text), end + 400))
+    stop = right.start() if right else min(len(text), end + 400)
+    return text[left:stop], start - left
 
 
 def _negated(sentence: str, start: int) -> bool:
@@ -204,42 +242,63 @@ def _negated(sentence: str, start: int) -> bool:
 _NEGATION_AFTER = re.compile(r"^\W*(?:\w+\W+)?(?:nicht|not)\b")
 
 
-def _first(pattern: re.Pattern[str], sentence: str) -> re.Match[str] | None:
-    for match in pattern.finditer(sentence):
-        if not _negated(sentence, match.start()) and not _NEGATION_AFTER.match(
-                sentence[match.end():match.end() + 30]):
-            return match
-    return None
+def _stem_positions(text: str, stems: tuple[str, ...]) -> list[int]:
+    found: set[int] = set()
+    for stem in stems:
+        index = text.find(stem)
+        count = 0
+        while index >= 0 and count < 50:
+            found.add(index)
+            count += 1
+            index = text.find(stem, index + 1)
+    return sorted(found)
 
 
-def _snippet(sentence: str, match: re.Match[str]) -> str:
-    start = max(0, match.start() - 50)
-    end = min(len(sentence), match.end() + 50)
-    return ("…" if start else "") + sentence[start:end].strip() + ("…" if end < len(sentence) else "")
+def _hits(pattern: re.Pattern[str], stems: tuple[str, ...],
+          text: str) -> Iterator[tuple[str, str]]:
+    """Matches that are not negated: their sentence and a snippet.
+
+    Only sentences holding one of the rule's ``stems`` are searched with the full pattern.
+    """
+    seen: set[int] = set()
+    for position in _stem_positions(text, stems):
+        sentence, offset = _sentence(text, position, position + 1)
+        left = position - offset
+        if left in seen:
+            continue
+        seen.add(left)
+        for match in pattern.finditer(sentence):
+            after = sentence[match.end():match.end() + 30]
+            if _negated(sentence, match.start()) or _NEGATION_AFTER.match(after):
+                continue
+            yield sentence, _snippet(sentence, match.start(), match.end())
+
+
+def _snippet(sentence: str, start: int, end: int) -> str:
+    left = max(0, start - 50)
+    right = min(len(sentence), end + 50)
+    return (("…" if left else "") + sentence[left:right].strip()
+            + ("…" if right < len(sentence) else ""))
 
 
 def asks_for_reply(normalized: str) -> str | None:
     """The phrase asking the reader to reply, or None."""
-    for sentence in _sentences(normalized):
-        match = _first(_REPLY, sentence)
-        if match:
-            return _snippet(sentence, match)
+    for _sentence_text, snippet in _hits(_REPLY, _REPLY_STEMS, normalized):
+        return snippet
     return None
 
 
 def asks_for_credentials(normalized: str) -> str | None:
     """A sentence asking for a password, code, PIN or card (a credential and a request)."""
-    for sentence in _sentences(normalized):
-        noun = _first(_CREDENTIALS, sentence)
-        if noun and _first(_ASK, sentence):
-            return _snippet(sentence, noun)
+    for sentence, snippet in _hits(_CREDENTIALS, _CREDENTIAL_STEMS, normalized):
+        for ask in _ASK.finditer(sentence):
+            if not _negated(sentence, ask.start()):
+                return snippet
     return None
 
 
 def urgency(normalized: str) -> str | None:
     """The phrase pressing for haste or threatening the account, or None."""
-    for sentence in _sentences(normalized):
-        match = _first(_URGENCY, sentence)
-        if match:
-            return _snippet(sentence, match)
+    for _sentence_text, snippet in _hits(_URGENCY, _URGENCY_STEMS, normalized):
+        return snippet
     return None

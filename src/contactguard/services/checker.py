@@ -423,7 +423,7 @@ def _link_signs(inspector: MessageInspector, message: ParsedMessage, signs: list
             foreign[link.host] = None
         if registered in SHORTENERS or link.host in SHORTENERS:
             signs.append(Sign(ReasonCode.URL_SHORTENER, link.url[:120]))
-        if link.kind == "href" and link.text:
+        if link.kind == "href" and "." in link.text:
             for shown in inspector.hosts_in(link.text)[:3]:
                 if inspector.registered(shown) != registered:
                     signs.append(Sign(ReasonCode.LINK_TEXT_MISMATCH,

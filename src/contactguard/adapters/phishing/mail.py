@@ -69,6 +69,8 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    if _single_byte(data[:65536]):  # lone high bytes between ASCII: Western European text
+        return data.decode("cp1252", errors="replace")
     best = charset_normalizer.from_bytes(data[:65536]).best()
     if best is not None and best.encoding:
         try:
@@ -77,6 +79,15 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
             pass
     return data.decode(charset or "utf-8", errors="replace") if charset else \
         data.decode("utf-8", errors="replace")
+
+
+_LONE_HIGH = re.compile(rb"(?<![\x80-\xff])[\x80-\xff](?![\x80-\xff])")
+_HIGH = re.compile(rb"[\x80-\xff]")
+
+
+def _single_byte(data: bytes) -> bool:
+    high = len(_HIGH.findall(data))
+    return bool(high) and len(_LONE_HIGH.findall(data)) * 2 > high
 
 
 def _charset(declared: str | None) -> str | None:

@@ -66,7 +66,7 @@ def clean_text(text: str) -> str:
 
 
 def strip_urls(text: str) -> str:
-    return _URL_RE.sub(" ", text)
+    return _URL_RE.sub(" ", text) if _may_link(text) else text
 
 
 def tokens(text: str) -> list[str]:
@@ -88,16 +88,22 @@ def urls_in(text: str) -> list[str]:
 def links_in(text: str, markup: str | None = None) -> list[str]:
     """Every distinct link of a message we send: hrefs of its HTML and URLs in its text."""
     found: dict[str, None] = {}
-    if markup:
+    if markup and "href" in markup.lower():
         for match in _HREF_RE.finditer(markup):
             value = html.unescape(next(g for g in match.groups() if g is not None)).strip()
             if value and not value.startswith("#"):
                 found[value] = None
+    if markup and _may_link(markup):
         for url in urls_in(visible_text(markup)):
             found[url] = None
-    for url in urls_in(text):
+    for url in urls_in(text) if _may_link(text) else ():
         found[url] = None
     return list(found)
+
+
+def _may_link(text: str) -> bool:
+    lowered = text.lower()
+    return "http" in lowered or "www." in lowered or "mailto:" in lowered
 
 
 def derive_key(secret: str, purpose: str) -> bytes:
@@ -117,17 +123,22 @@ def text_key(key: bytes, text: str) -> str | None:
 
 
 def shingle_hashes(key: bytes, words: list[str]) -> list[bytes]:
-    """One short keyed hash per run of SHINGLE words (one for a shorter text)."""
+    """One short keyed hash (BLAKE2b in keyed mode) per run of SHINGLE words."""
     if not words:
         return []
-    if len(words) < SHINGLE:
-        return [_shingle(key, words)]
-    return [_shingle(key, words[i:i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)]
-
-
-def _shingle(key: bytes, words: list[str]) -> bytes:
-    return hashlib.blake2b("\x1f".join(words).encode(), key=key[:32],
-                           digest_size=_SHINGLE_BYTES).digest()
+    runs = ["\x1f".join(words)] if len(words) < SHINGLE else [
+        "\x1f".join(words[i:i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)]
+    base = hashlib.blake2b(key=key[:32], digest_size=_SHINGLE_BYTES)
+    cache: dict[str, bytes] = {}
+    out = []
+    for run in runs:
+        found = cache.get(run)
+        if found is None:
+            hasher = base.copy()
+            hasher.update(run.encode())
+            found = cache[run] = hasher.digest()
+        out.append(found)
+    return out
 
 
 def pack_shingles(hashes: Iterable[bytes]) -> str:
@@ -159,9 +170,12 @@ def fingerprint(key: bytes, *, text: str, html_body: str | None = None,
     ``body_digest`` is the transport's digest of the body as sent (SMTP: the DKIM body
     hash); without one the text itself is hashed.
     """
-    hashes = shingle_hashes(key, tokens(text))
+    words = tokens(text)
+    hashes = shingle_hashes(key, words)
     if html_body:
-        hashes += shingle_hashes(key, tokens(visible_text(html_body)))
+        html_words = tokens(visible_text(html_body))
+        if html_words != words:
+            hashes += shingle_hashes(key, html_words)
     if subject:
         hashes += shingle_hashes(key, tokens(subject))
     body_hash = keyed_hash(key, body_digest if body_digest is not None else text)

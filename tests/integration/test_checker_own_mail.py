@@ -34,6 +34,12 @@ smtp_client = checker_support.smtp_client
 smtp_container = checker_support.smtp_container
 
 
+def _rows(container: Container, query) -> list:
+    with container.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [row[0] if len(row) == 1 else row for row in rows]
+
+
 def _codes(result) -> list[str]:
     return [r.code.value for r in result.reasons]
 
@@ -44,7 +50,7 @@ def test_our_email_as_sent_is_genuine_and_its_ledger_entry_holds_no_code(
     result = check_message(smtp_container.deps, raw=raw)
     assert result.verdict == "genuine", result.reasons
     assert result.reasons == []
-    [row] = smtp_container.engine.connect().execute(select(t.sent_ledger)).all()
+    [row] = _rows(smtp_container, select(t.sent_ledger))
     assert result.matched is not None
     assert result.matched.reference == row.reference and result.matched.channel == "email"
     assert result.matched.recipient == "s•••@lotus.example.com"
@@ -80,7 +86,7 @@ def test_pasted_text_and_reference_are_genuine(smtp_container: Container,
                                                smtp_client: TestClient, sink: SmtpSink) -> None:
     raw = send_code_email(smtp_container, smtp_client, sink)
     _subject, text, _html = bodies(raw)
-    reference = smtp_container.engine.connect().execute(select(t.sent_ledger.c.reference)).scalar()
+    [reference] = _rows(smtp_container, select(t.sent_ledger.c.reference))
     assert check_message(smtp_container.deps, text=text).verdict == "genuine"
     wrapped = "\n".join(textwrap.fill(p, 40, initial_indent="> ", subsequent_indent="> ")
                         for p in text.split("\n"))  # re-wrapped at 40 columns and quoted
@@ -122,12 +128,23 @@ def test_a_copy_asking_for_a_reply_or_with_a_link_is_tampered(
     assert "tampered_copy" in _codes(check_message(smtp_container.deps, raw=inline))
 
 
+def test_a_genuine_copy_below_a_phishing_note_does_not_make_it_genuine(
+        smtp_container: Container, smtp_client: TestClient, sink: SmtpSink) -> None:
+    raw = send_code_email(smtp_container, smtp_client, sink)
+    lure = ("Your emergency contact is invalid. Reply to this email with your password and the "
+            "code below within 24 hours.")
+    for message in (gmail_inline(raw, note=lure), forward_as_attachment(raw, note=lure)):
+        result = check_message(smtp_container.deps, raw=message)
+        assert result.verdict == "phishing", result.reasons
+        assert {"asks_for_reply", "asks_for_credentials", "urgency"} <= set(_codes(result))
+
+
 def test_a_reference_of_another_account_is_not_genuine_for_this_one(
         smtp_container: Container, smtp_client: TestClient, sink: SmtpSink) -> None:
     raw = send_code_email(smtp_container, smtp_client, sink)
     send_code_email(smtp_container, smtp_client, sink, account="seller-2")
-    reference = smtp_container.engine.connect().execute(
-        select(t.sent_ledger.c.reference).order_by(t.sent_ledger.c.id)).scalars().first()
+    reference = _rows(smtp_container, select(t.sent_ledger.c.reference)
+                      .order_by(t.sent_ledger.c.id))[0]
     assert check_message(smtp_container.deps, raw=raw, account="seller-1").verdict == "genuine"
     for result in (check_message(smtp_container.deps, raw=raw, account="seller-2"),
                    check_message(smtp_container.deps, reference=reference, account="seller-2")):

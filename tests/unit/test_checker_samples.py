@@ -168,3 +168,18 @@ def test_genuine_advice_is_not_a_request() -> None:
                       "You do not need to reply to this email."))
     result, signs = _check(raw)
     assert result.verdict == "unrelated" and signs == {}
+
+
+def test_phishing_forwarded_inline_by_a_seller_is_judged_by_the_original() -> None:
+    forwarded = email(
+        sender="Lotus Tea House <owner@lotus-tea.example.cn>", subject="Fwd: 账户验证",
+        text=("这封邮件是真的吗？\n\n------------------ 原始邮件 ------------------\n"
+              "发件人: \"Amazon Seller Central\" <no-reply@amazon-seller-verify.com>\n"
+              "发送时间: 2026年3月2日(星期一) 上午9:00\n收件人: owner@lotus-tea.example.cn\n"
+              "主题: 账户验证\n\n您的紧急联系人无效。请回复此邮件并提供您的密码和短信验证码，"
+              "否则您的店铺将被冻结。\n"))
+    result, signs = _check(forwarded, locale="zh-Hans")
+    assert result.verdict == "phishing"
+    assert {"lookalike_domain", "display_name_spoof", "asks_for_reply", "asks_for_credentials",
+            "urgency"} <= set(signs)
+    assert "owner@lotus-tea.example.cn" not in " ".join(signs.values())  # the forwarder is not judged

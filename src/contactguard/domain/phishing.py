@@ -223,6 +223,7 @@ class ParsedMessage:
     attachment_links: list[Link] = field(default_factory=list)  # in attached web pages
     attached_messages: list[bytes] = field(default_factory=list)  # message/rfc822 parts
     inline_forward: ParsedMessage | None = None  # a message quoted below forwarded headers
+    forward_note: str = ""  # what the forwarder wrote above the quoted headers
     dkim_domains: list[str] = field(default_factory=list)  # d= of each DKIM-Signature
     password_field: bool = False  # an HTML form asking for a password
     raw: bytes | None = None

@@ -140,15 +140,37 @@ def _unwrap(inspector: MessageInspector, message: ParsedMessage, depth: int) -> 
     """
     if depth >= _MAX_UNWRAP or _sender_claims_brand(inspector, message):
         return message
-    for inner in message.attached_messages:
-        try:
-            parsed = inspector.parse_email(inner)
-        except MessageUnparseable:
-            continue
-        return _unwrap(inspector, parsed, depth + 1)
-    if message.inline_forward is not None:
+    if message.attached_messages and not _pushes(message.subject + "\n" + message.text):
+        for inner in message.attached_messages:
+            try:
+                parsed = inspector.parse_email(inner)
+            except MessageUnparseable:
+                continue
+            return _unwrap(inspector, parsed, depth + 1)
+    if message.inline_forward is not None and not _pushes(message.forward_note):
         return _unwrap(inspector, message.inline_forward, depth + 1)
     return message
+
+
+def _attaches_brand_mail(inspector: MessageInspector, message: ParsedMessage) -> bool:
+    """An attached email from the platform (a prop, when the message was not unwrapped)."""
+    for inner in message.attached_messages[:3]:
+        try:
+            if _sender_claims_brand(inspector, inspector.parse_email(inner)):
+                return True
+        except MessageUnparseable:
+            continue
+    return False
+
+
+def _pushes(note: str) -> bool:
+    """Whether a forwarder's own words ask for a reply, credentials or haste: then the message
+    is judged as a whole (a genuine copy quoted below a phishing note is no proof)."""
+    if not note.strip():
+        return False
+    normalized = normalize(note)
+    return bool(asks_for_reply(normalized) or asks_for_credentials(normalized)
+                or urgency(normalized))
 
 
 def _sender_claims_brand(inspector: MessageInspector, message: ParsedMessage) -> bool:
@@ -183,6 +205,8 @@ def _judge(deps: Deps, inspector: MessageInspector, message: ParsedMessage, loca
     signs, claims = _signs(inspector, message, dkim, in_ledger=bool(entries))
     if references or entries:
         claims.append("reference")
+    if _attaches_brand_mail(inspector, message):
+        claims.append("attached")
     if tampered:
         signs.append(Sign(ReasonCode.TAMPERED_COPY, tampered))
     if dkim.present and not dkim.valid:

@@ -509,5 +509,6 @@ def _find_forward(parsed: ParsedMessage, depth: int) -> None:
         if depth + 1 < 3:
             _find_forward(inner, depth + 1)
         parsed.inline_forward = inner
+        parsed.forward_note = source[:start][:20000]
         return
 

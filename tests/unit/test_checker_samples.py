@@ -183,3 +183,14 @@ def test_phishing_forwarded_inline_by_a_seller_is_judged_by_the_original() -> No
     assert {"lookalike_domain", "display_name_spoof", "asks_for_reply", "asks_for_credentials",
             "urgency"} <= set(signs)
     assert "owner@lotus-tea.example.cn" not in " ".join(signs.values())  # the forwarder is not judged
+
+
+def test_image_only_brand_logo_with_a_password_form() -> None:
+    raw = email(sender="Account Team <team@secure-notice.example>", subject="Important notice",
+                html=("<img src='https://cdn.example/logo.png' alt='Amazon'><form action="
+                      "'https://secure-notice.example/collect'><input type='password' name='p'>"
+                      "</form>"))
+    result, signs = _check(raw)
+    assert result.verdict == "phishing"
+    assert signs["asks_for_credentials"] == "a form asking for a password"
+    assert "secure-notice.example" in signs["foreign_links"]

@@ -226,6 +226,7 @@ class ParsedMessage:
     forward_note: str = ""  # what the forwarder wrote above the quoted headers
     dkim_domains: list[str] = field(default_factory=list)  # d= of each DKIM-Signature
     password_field: bool = False  # an HTML form asking for a password
+    alt_text: str = ""  # images' alt texts (brand logos), for brand mentions only
     raw: bytes | None = None
     defects: int = 0
 

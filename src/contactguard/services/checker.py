@@ -414,7 +414,7 @@ def _signs(inspector: MessageInspector, message: ParsedMessage, dkim: DkimOutcom
         domain_sign(host, "text")
     if inspector.brand_mention(message.subject):
         claims.append("subject")
-    elif inspector.brand_mention(message.text):
+    elif inspector.brand_mention(message.text) or inspector.brand_mention(message.alt_text):
         claims.append("text")
     normalized = normalize(message.subject + "\n" + message.text)
     for code, found in ((ReasonCode.ASKS_FOR_REPLY, asks_for_reply(normalized)),

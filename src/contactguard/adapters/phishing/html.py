@@ -30,6 +30,7 @@ class HtmlFacts:
     anchors: list[tuple[str, str, int]] = field(default_factory=list)  # href, text, offset
     forms: list[str] = field(default_factory=list)  # form actions
     password_field: bool = False
+    alt_text: str = ""  # images' alt and title texts (a logo saying the brand's name)
 
 
 def read_html(markup: str) -> HtmlFacts:
@@ -51,6 +52,9 @@ def read_html(markup: str) -> HtmlFacts:
         for node in tree.css("form"):
             facts.forms.append((node.attributes.get("action") or "").strip())
         facts.password_field = bool(tree.css('input[type="password" i]'))
+        facts.alt_text = " ".join(
+            (node.attributes.get("alt") or node.attributes.get("title") or "").strip()
+            for node in tree.css("img[alt], img[title]")[:50])
         root = tree.body or tree.root
         raw = root.text() if root is not None else ""
     except Exception:  # a parser failure must not fail the check

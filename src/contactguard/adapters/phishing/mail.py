@@ -471,6 +471,7 @@ def _fill_bodies(parsed: ParsedMessage, plain: str, html_parts: list[str], depth
         urls += [(href, label, "href", base + offset, True) for href, label, offset in facts.anchors]
         urls += [(action, "", "form", base, True) for action in facts.forms if action]
         parsed.password_field = parsed.password_field or facts.password_field
+        parsed.alt_text = (parsed.alt_text + " " + facts.alt_text).strip()
         base += len(facts.text) + 1
     parsed.html_text = "\n".join(html_texts).strip()
     if not parsed.plain:

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 export CONTACTGUARD_DEV ?= 1
 
-.PHONY: run test lint install clean messages
+.PHONY: run test lint install clean messages mutation-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests
 	env -u CONTACTGUARD_DEV $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Break each documented guarantee in a scratch copy and require its tests to fail
+# (tests/mutation/README.md). MUTATION_ARGS="--only NAME" runs some of them.
+mutation-check: $(STAMP)
+	env -u CONTACTGUARD_DEV $(BIN)/python tests/mutation/run.py $(MUTATION_ARGS)
 
 # Seller Center strings: extract from the templates and update the catalogs (then translate).
 messages: $(STAMP)

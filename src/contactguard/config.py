@@ -71,6 +71,16 @@ class Settings(BaseSettings):
     worker_lease_seconds: float = Field(60.0, gt=0, description="Claim lease; renewed on long batches.")
     worker_poll_seconds: float = Field(1.0, gt=0, description="Idle wait between polls.")
     dev_smtp: bool = Field(True, description="Dev mode without SMTP_URL: run an embedded SMTP server.")
+    # --- Delivery isolation and hardening (issue 11) ---
+    worker_code_threads: int = Field(
+        2, ge=1, le=16, description="Threads per worker process that deliver only one-time codes.")
+    worker_code_batch: int = Field(
+        1, ge=1, le=50, description="Codes a code-lane thread claims at a time.")
+    worker_webhook_threads: int = Field(
+        2, ge=1, le=32, description="Threads per worker process that deliver only webhooks.")
+    webhook_allow_private: bool = Field(
+        False, description="Allow webhook URLs on private, loopback or link-local addresses "
+        "(development only).")
 
     # --- Sent ledger and message checker (issue 9) ---
     brand_aliases: str = Field(

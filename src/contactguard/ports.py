@@ -72,6 +72,7 @@ class UnitOfWork(Protocol):
     outbox_written: bool  # set to wake the outbox worker after commit
     deliverability: Any
     receipts: Any
+    web_sessions: Any
     ledger: Any  # the sent ledger (issue 9)
 
     def __enter__(self) -> UnitOfWork: ...
@@ -99,6 +100,12 @@ class Renderer(Protocol):
     def render(self, message: StoredMessage) -> RenderedMessage: ...
 
 
+class Resolver(Protocol):
+    """Looks up the addresses of a host name (webhook deliveries check them before connecting)."""
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        """IP addresses of ``host``, as text. Raises LookupError when there are none."""
+        ...
 class MessageInspector(Protocol):
     """What the message checker learns from outside the domain: MIME and HTML parsing, public
     suffixes and look-alikes of the brand's domains, our own DKIM keys (adapters/phishing)."""

@@ -106,11 +106,9 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
-@pytest.fixture
-def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport=PHONE, locale="en-US")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
+def watch(context) -> list[str]:  # type: ignore[no-untyped-def]
+    """Collect what must never happen on our pages, in every page of ``context``: console
+    errors (a CSP violation is one), uncaught script errors, and static assets that fail."""
     errors: list[str] = []
 
     def on_console(message) -> None:  # type: ignore[no-untyped-def]
@@ -118,14 +116,37 @@ def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
         if message.type == "error" and not message.text.startswith("Failed to load resource"):
             errors.append(message.text)
 
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
-            if "/static/" in r.url and r.status >= 400 else None)
-    yield page
-    context.close()
+    context.on("console", on_console)
+    context.on("weberror", lambda web_error: errors.append(str(web_error.error)))
+    context.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+               if "/static/" in r.url and r.status >= 400 else None)
+    return errors
+
+
+@pytest.fixture
+def new_context(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """Open browser contexts (a phone-sized English one unless told otherwise) whose pages all
+    get the checks of :func:`watch`; the test fails if any page had such an error."""
+    opened: list[tuple[object, list[str]]] = []
+
+    def make(**options: object):  # type: ignore[no-untyped-def]
+        context = browser.new_context(**{"viewport": PHONE, "locale": "en-US", **options})
+        context.set_default_timeout(10_000)
+        opened.append((context, watch(context)))
+        return context
+
+    yield make
+    errors: list[str] = []
+    for context, seen in opened:
+        context.close()  # type: ignore[attr-defined]
+        errors.extend(seen)
     # A CSP violation, a script error or a missing asset: the pages must have none.
     assert not errors, errors
+
+
+@pytest.fixture
+def page(new_context) -> object:  # type: ignore[no-untyped-def]
+    return new_context().new_page()
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]

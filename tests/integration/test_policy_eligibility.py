@@ -4,6 +4,7 @@ backends, with a real HTTP receiver on loopback."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -128,15 +129,23 @@ def test_listing_by_state_pages_with_a_cursor(client: TestClient, clock: FrozenC
 
 
 def test_policy_api_validates_every_field(client: TestClient, container: Container) -> None:
-    assert client.get("/v1/policy").json() == {
+    document = client.get("/v1/policy").json()
+    reasons = document.pop("reasons")
+    assert document == {
         "required": ["emergency_email", "emergency_phone"], "reverify_after_days": 365,
         "due_soon_days": 30, "snooze_days": 3, "max_snoozes": 3,
-        "max_contact_changes_per_day": 3, "min_signals": {}}
+        "max_contact_changes_per_day": 3, "grace_days": 30, "min_notice_days": 14,
+        "min_signals": {}}
+    assert set(reasons) == {"en", "zh-Hans"}
+    assert "account health assurance" in reasons["en"]["consequence"]
     bad = client.put("/v1/policy", json={"required": ["fax"], "reverify_after_days": 0,
-                                         "snooze_days": "3", "colour": "red"})
+                                         "snooze_days": "3", "colour": "red", "grace_days": 0,
+                                         "reasons": {"fr": {"why": "x", "consequence": "\u202e"},
+                                                     "de": {"why": "x"}}})
     assert bad.status_code == 422
     fields = {e["field"] for e in bad.json()["errors"]}
-    assert fields == {"required", "reverify_after_days", "snooze_days", "colour"}
+    assert fields == {"required", "reverify_after_days", "snooze_days", "colour", "grace_days",
+                      "reasons.fr.consequence", "reasons.de", "reasons"}
     good = client.put("/v1/policy", json={"required": ["emergency_phone"],
                                           "reverify_after_days": 180})
     assert good.status_code == 200 and good.json()["reverify_after_days"] == 180
@@ -177,3 +186,17 @@ def test_the_in_process_worker_runs_the_periodic_refresh(
     finally:
         worker.stop()
     assert [row["external_id"] for row in rows] == ["w1"]
+
+
+def test_every_open_requirement_has_a_deadline(client: TestClient, clock: FrozenClock) -> None:
+    """A new seller's never-verified contacts are due after the grace period, then overdue."""
+    make_account(client, "g1", country="GB", email="g1@example.com", phone=MOBILE_GB)
+    due = (clock.now() + timedelta(days=30)).isoformat().replace("+00:00", "Z")
+    body = client.get("/v1/accounts/g1/eligibility").json()
+    assert body["state"] == "action_required" and body["deadline"] == due
+    assert [r["deadline"] for r in body["requirements"]] == [due, due]
+    clock.advance(days=31)
+    assert refresh_due_states(client.app.state.container.deps) == 1
+    body = client.get("/v1/accounts/g1/eligibility").json()
+    assert body["state"] == "overdue"
+    assert [r["state"] for r in body["requirements"]] == ["overdue", "overdue"]

@@ -20,6 +20,7 @@ from contactguard.services.accounts import (
     set_security_phrase,
     upsert_account,
 )
+from contactguard.services.audit import list_entries
 from contactguard.services.message_center import find_notice, list_notices
 from contactguard.services.seller_sessions import create_session_link, redeem_session_link
 from contactguard.services.verification import resend_code, start_verification
@@ -269,3 +270,37 @@ def test_mobile_numbers_offer_sms_and_voice(container: Container, web: TestClien
     _sign_in(container, web)
     page = web.get("/seller/contacts/emergency_phone/verify").text
     assert 'value="sms" checked' in page and 'value="voice"' in page
+
+
+def test_logout_ends_the_session_server_side(container: Container, web: TestClient) -> None:
+    """Issue 11: after logout the old cookie kept working for 8 hours."""
+    _seller(container)
+    csrf = _sign_in(container, web)
+    old_cookie = web.cookies.get("__Host-cg_session")
+    assert old_cookie
+    assert web.post("/seller/logout", data={"csrf_token": csrf}).status_code == 200
+    web.cookies.clear()
+    web.cookies.set("__Host-cg_session", old_cookie, domain="sellers.acme.test")
+    replayed = web.get("/seller/contacts")
+    assert replayed.status_code == 401  # the signed-out page, not the seller's contacts
+    assert "owner" not in replayed.text
+
+
+def test_the_platform_can_sign_a_seller_out_everywhere(container: Container, web: TestClient,
+                                                       api_key: str) -> None:
+    _seller(container)
+    _sign_in(container, web)
+    cookie = web.cookies.get("__Host-cg_session")
+    with TestClient(create_app(container), base_url=BASE, follow_redirects=False) as other:
+        other.cookies.set("__Host-cg_session", cookie, domain="sellers.acme.test")
+        assert other.get("/seller").status_code == 200  # the same session on a second device
+        api = {"Authorization": f"Bearer {api_key}"}
+        revoked = other.delete("/v1/account_sessions/s1", headers=api)
+        assert revoked.status_code == 200 and revoked.json() == {"revoked": 1}
+        assert other.get("/seller").status_code == 401
+        assert other.delete("/v1/account_sessions/nobody", headers=api).status_code == 404
+    assert web.get("/seller").status_code == 401
+    entry = next(e for e in list_entries(container.deps, subject="account:s1")
+                 if e.action == "sessions.revoked")
+    assert entry.after == {"sessions": 1, "reason": "revoked by the platform"}
+    assert entry.actor.kind.value == "api_key"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from contactguard.domain.compliance import ComplianceState, Policy, Snooze, can_snooze, evaluate
+from contactguard.domain.compliance import (
+    ComplianceState,
+    Policy,
+    Snooze,
+    can_snooze,
+    evaluate,
+    next_change,
+)
 from contactguard.domain.contacts import Channel, Contact, ContactKind
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -53,3 +60,35 @@ def test_snoozes_hide_the_reminder_but_not_the_deadline() -> None:
     requirement = snoozed.requirements[0]
     assert requirement.is_snoozed(NOW) and requirement.deadline is not None
     assert requirement.snoozes_left == 0 and not can_snooze(requirement)
+
+
+def test_a_never_verified_contact_is_due_after_the_grace_period() -> None:
+    created = NOW - timedelta(days=10)
+    policy = Policy(required=(EMAIL, PHONE))
+    result = evaluate(policy, {EMAIL: contact(EMAIL, None)}, NOW, since=created)
+    assert [r.state for r in result.requirements] == [ComplianceState.ACTION_REQUIRED] * 2
+    assert [r.deadline for r in result.requirements] == [created + timedelta(days=30)] * 2
+    assert result.deadline == created + timedelta(days=30)
+    late = evaluate(policy, {EMAIL: contact(EMAIL, None)}, created + timedelta(days=30),
+                    since=created)
+    assert late.state is ComplianceState.OVERDUE
+    due = created + timedelta(days=30)
+    assert late.reasons[0] == f"emergency email is not verified; it was due on {due:%Y-%m-%d}"
+    assert not any(can_snooze(r) for r in late.requirements)  # overdue: no "remind me later"
+    assert next_change(policy, {}, NOW, since=created) == created + timedelta(days=30)
+
+
+def test_an_account_deadline_replaces_the_grace_period() -> None:
+    campaign_deadline = NOW + timedelta(days=45)
+    result = evaluate(Policy(required=(EMAIL, PHONE)), {}, NOW, since=NOW - timedelta(days=400),
+                      deadlines={EMAIL: campaign_deadline})
+    email, phone = result.requirements
+    assert (email.state, email.deadline) == (ComplianceState.ACTION_REQUIRED, campaign_deadline)
+    assert phone.state is ComplianceState.OVERDUE  # grace long over, no campaign for the phone
+
+
+def test_policy_reasons_fall_back_to_english() -> None:
+    policy = Policy()
+    assert policy.reasons_for("zh-Hans").locale == "zh-Hans"
+    assert policy.reasons_for("zh-CN").locale == "zh-Hans"
+    assert policy.reasons_for("de-DE").locale == "en"

@@ -16,6 +16,7 @@ GENESIS = "0" * 64
 class ActorKind(StrEnum):
     API_KEY = "api_key"
     SELLER = "seller"  # a seller's hosted-page session (web)
+    OPERATOR = "operator"  # a staff member signed in to the operator console
     SYSTEM = "system"  # scheduled jobs and the worker
     CLI = "cli"
 
@@ -35,6 +36,10 @@ class Actor:
     @classmethod
     def seller(cls, session_id: str, external_id: str) -> Actor:
         return cls(ActorKind.SELLER, session_id, external_id)
+
+    @classmethod
+    def operator(cls, operator_id: int, email: str) -> Actor:
+        return cls(ActorKind.OPERATOR, str(operator_id), email)
 
 
 SYSTEM = Actor(ActorKind.SYSTEM, "system", "system")

@@ -23,6 +23,34 @@ _SEVERITY = [ComplianceState.COMPLIANT, ComplianceState.DUE_SOON,
 
 
 @dataclass(frozen=True, slots=True)
+class PolicyReasons:
+    """Why the requirement exists and what a seller loses without it, in one language.
+
+    Shown to sellers on every banner and in every message about the requirement.
+    """
+
+    locale: str
+    why: str
+    consequence: str
+
+
+DEFAULT_REASONS: tuple[PolicyReasons, ...] = (
+    PolicyReasons(
+        "en",
+        why="so that we can reach you at once if something goes wrong with your account "
+            "(a suspended listing, a policy strike, a stolen login)",
+        consequence="your account leaves the account health assurance program: no priority "
+                    "support from account health specialists and no protection from "
+                    "avoidable disruptions"),
+    PolicyReasons(
+        "zh-Hans",
+        why="以便在您的账户出现问题（商品被下架、违反政策、登录信息被盗）时我们能立即联系到您",
+        consequence="您的账户将退出账户健康保障计划：不再享有账户健康专员的优先支持，"
+                    "也不再受保护以免遭受可避免的业务中断"),
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """Which contacts must be verified and how often; how long reminders may be put off."""
 
@@ -36,6 +64,23 @@ class Policy:
     min_signals: tuple[tuple[str, float], ...] = ()
     #: Contact changes an account may make in 24 hours; more are refused.
     max_contact_changes_per_day: int = 3
+    #: A required contact that is missing or was never verified must be verified within this
+    #: long of the account's creation (unless a campaign set the account another deadline).
+    grace_period: timedelta = timedelta(days=30)
+    #: Campaigns: the least notice between announcement and deadline, in working days of
+    #: each targeted seller's country (public holidays and weekends do not count).
+    min_notice_days: int = 14
+    #: Why contacts must be verified and what a seller loses if not, per language.
+    reasons: tuple[PolicyReasons, ...] = DEFAULT_REASONS
+
+    def reasons_for(self, locale: str) -> PolicyReasons:
+        """The reasons in ``locale`` (language match), else English, else the first given."""
+        language = locale.split("-")[0].lower()
+        for wanted in (locale, language, "en"):
+            for entry in self.reasons:
+                if entry.locale == wanted or entry.locale.split("-")[0].lower() == wanted:
+                    return entry
+        return self.reasons[0] if self.reasons else DEFAULT_REASONS[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +129,22 @@ class Compliance:
 
 
 def evaluate(policy: Policy, contacts: Mapping[ContactKind, Contact], now: datetime,
-             snoozes: Mapping[ContactKind, Snooze] | None = None) -> Compliance:
-    """The compliance of an account from its contacts at ``now``."""
+             snoozes: Mapping[ContactKind, Snooze] | None = None, *,
+             since: datetime | None = None,
+             deadlines: Mapping[ContactKind, datetime] | None = None) -> Compliance:
+    """The compliance of an account from its contacts at ``now``.
+
+    Every open requirement has a deadline: re-verification is due ``reverify_after`` after the
+    last verification; a missing or never-verified contact is due at the account's own
+    deadline for it in ``deadlines`` (set by a campaign that announced it), else
+    ``grace_period`` after ``since`` (when the account was created). Past that deadline the
+    requirement is overdue.
+    """
     snoozes = snoozes or {}
     requirements = []
     for kind in policy.required:
-        requirement = _requirement(policy, kind, contacts.get(kind), now)
+        requirement = _requirement(policy, kind, contacts.get(kind), now,
+                                   first_deadline(policy, kind, since, deadlines))
         snooze = snoozes.get(kind)
         requirements.append(Requirement(
             kind=kind, state=requirement.state, reason=requirement.reason,
@@ -102,16 +157,28 @@ def evaluate(policy: Policy, contacts: Mapping[ContactKind, Contact], now: datet
 
 
 def can_snooze(requirement: Requirement) -> bool:
-    return requirement.state is not ComplianceState.COMPLIANT and requirement.snoozes_left > 0
+    """A reminder may be put off while the requirement is open and not yet overdue."""
+    return (requirement.state in (ComplianceState.DUE_SOON, ComplianceState.ACTION_REQUIRED)
+            and requirement.snoozes_left > 0)
+
+
+def first_deadline(policy: Policy, kind: ContactKind, since: datetime | None,
+                   deadlines: Mapping[ContactKind, datetime] | None = None) -> datetime | None:
+    """When a missing or never-verified contact of ``kind`` must be verified by."""
+    if deadlines and kind in deadlines:
+        return deadlines[kind]
+    return since + policy.grace_period if since is not None else None
 
 
 def _requirement(policy: Policy, kind: ContactKind, contact: Contact | None,
-                 now: datetime) -> Requirement:
+                 now: datetime, first: datetime | None) -> Requirement:
     label = kind.value.replace("_", " ")
-    if contact is None:
-        return Requirement(kind, ComplianceState.ACTION_REQUIRED, f"no {label} on file")
-    if contact.verified_at is None:
-        return Requirement(kind, ComplianceState.ACTION_REQUIRED, f"{label} is not verified")
+    if contact is None or contact.verified_at is None:
+        missing = f"no {label} on file" if contact is None else f"{label} is not verified"
+        if first is not None and now >= first:
+            return Requirement(kind, ComplianceState.OVERDUE,
+                               f"{missing}; it was due on {first:%Y-%m-%d}", deadline=first)
+        return Requirement(kind, ComplianceState.ACTION_REQUIRED, missing, deadline=first)
     expires = contact.verified_at + policy.reverify_after
     pending_change = "" if contact.is_verified else "; the new value awaits verification"
     if now >= expires:
@@ -152,12 +219,16 @@ def eligibility(policy: Policy, compliance: Compliance,
 
 
 def next_change(policy: Policy, contacts: Mapping[ContactKind, Contact],
-                now: datetime) -> datetime | None:
+                now: datetime, *, since: datetime | None = None,
+                deadlines: Mapping[ContactKind, datetime] | None = None) -> datetime | None:
     """The next moment at which time alone changes the state (due soon, then overdue)."""
     moments = []
     for kind in policy.required:
         contact = contacts.get(kind)
         if contact is None or contact.verified_at is None:
+            first = first_deadline(policy, kind, since, deadlines)
+            if first is not None and first > now:
+                moments.append(first)
             continue
         expires = contact.verified_at + policy.reverify_after
         moments += [m for m in (expires - policy.due_soon_window, expires) if m > now]

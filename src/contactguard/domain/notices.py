@@ -20,7 +20,7 @@ TITLES: dict[str, dict[str, str]] = {
     },
 }
 
-_FALLBACK = {"en": "Notice: {kind}", "zh-Hans": "通知：{kind}"}  # noqa: RUF001
+_FALLBACK = {"en": "Notice: {kind}", "zh-Hans": "通知：{kind}"}
 
 
 def notice_title(kind: str, params: Mapping[str, Any], locale: str) -> str:

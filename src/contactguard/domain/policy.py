@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from contactguard.domain.compliance import Policy
+from contactguard.domain.compliance import Policy, PolicyReasons
 from contactguard.domain.contacts import ContactKind
 from contactguard.errors import FieldError, ValidationFailed
 
@@ -20,8 +20,12 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "snooze_days": (1, 30),
     "max_snoozes": (0, 20),
     "max_contact_changes_per_day": (1, 100),
+    "grace_days": (1, 365),
+    "min_notice_days": (1, 90),
 }
-KEYS = ("required", *_LIMITS, "min_signals")
+KEYS = ("required", *_LIMITS, "min_signals", "reasons")
+_REASON_TEXT_MAX = 500
+LOCALE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 def policy_to_document(policy: Policy) -> dict[str, Any]:
@@ -33,7 +37,11 @@ def policy_to_document(policy: Policy) -> dict[str, Any]:
         "snooze_days": policy.snooze_length.days,
         "max_snoozes": policy.max_snoozes,
         "max_contact_changes_per_day": policy.max_contact_changes_per_day,
+        "grace_days": policy.grace_period.days,
+        "min_notice_days": policy.min_notice_days,
         "min_signals": dict(policy.min_signals),
+        "reasons": {r.locale: {"why": r.why, "consequence": r.consequence}
+                    for r in policy.reasons},
     }
 
 
@@ -92,6 +100,7 @@ def policy_from_document(document: Mapping[str, Any], *, prefix: str = "") -> Po
                 bad(f"min_signals.{name}", "a number")
             else:
                 signals.append((str(name), float(minimum)))
+    reasons = _reasons(document.get("reasons", values["reasons"]), bad)
     if errors:
         raise ValidationFailed(errors[0].message if len(errors) == 1 else
                                f"{len(errors)} policy settings are invalid", errors=errors)
@@ -101,4 +110,42 @@ def policy_from_document(document: Mapping[str, Any], *, prefix: str = "") -> Po
                   snooze_length=timedelta(days=numbers["snooze_days"]),
                   max_snoozes=numbers["max_snoozes"],
                   max_contact_changes_per_day=numbers["max_contact_changes_per_day"],
-                  min_signals=tuple(sorted(signals)))
+                  grace_period=timedelta(days=numbers["grace_days"]),
+                  min_notice_days=numbers["min_notice_days"],
+                  min_signals=tuple(sorted(signals)), reasons=reasons)
+
+
+def _reasons(raw: Any, bad: Any) -> tuple[PolicyReasons, ...]:
+    """``{"en": {"why": ..., "consequence": ...}, "zh-Hans": {...}}``; English is required."""
+    if not isinstance(raw, Mapping) or not raw:
+        bad("reasons", 'an object of language -> {"why", "consequence"}, e.g. '
+                       '{"en": {"why": "...", "consequence": "..."}}')
+        return ()
+    found: list[PolicyReasons] = []
+    for locale, entry in raw.items():
+        field = f"reasons.{locale}"
+        if not LOCALE_TAG.match(str(locale)):
+            bad(field, "a language tag such as en or zh-Hans")
+            continue
+        if not isinstance(entry, Mapping) or set(entry) != {"why", "consequence"}:
+            bad(field, 'an object with exactly "why" and "consequence"')
+            continue
+        texts = []
+        for part in ("why", "consequence"):
+            text = entry[part]
+            if not isinstance(text, str) or not text.strip():
+                bad(f"{field}.{part}", "a non-empty text")
+            elif len(text) > _REASON_TEXT_MAX:
+                bad(f"{field}.{part}", f"at most {_REASON_TEXT_MAX} characters", "too_long")
+            elif any(ord(c) < 32 or 0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069
+                     for c in text):
+                bad(f"{field}.{part}", "control and direction-override characters are not "
+                                       "allowed", "control_characters")
+            else:
+                texts.append(" ".join(text.split()))
+        if len(texts) == 2:
+            found.append(PolicyReasons(str(locale), why=texts[0], consequence=texts[1]))
+    if "en" not in raw:
+        bad("reasons", "English (en) reasons are required: they are the fallback for every "
+                       "other language", "required")
+    return tuple(found)

@@ -53,6 +53,18 @@ class ContactView:
     def channels(self) -> tuple[str, ...]:
         return tuple(c.value for c in allowed_channels(self.contact.kind, self.contact.line_type))
 
+    @property
+    def domain_warnings(self) -> tuple[str, ...]:
+        """Why an email's domain may imitate another (``mixed_scripts``, ``imitates_ascii``);
+        such a domain is stored and shown in its ASCII (punycode) form."""
+        if not self.contact.kind.is_email:
+            return ()
+        return normalize.email_warnings(self.contact.value)
+
+    @property
+    def lookalike_domain(self) -> bool:
+        return bool(self.domain_warnings)
+
 
 @dataclass(frozen=True, slots=True)
 class AccountView:

@@ -103,9 +103,9 @@ def snooze_reminder(deps: Deps, external_id: str, kind: ContactKind, *,
         if requirement is None:
             raise NotFound(f"{kind.value} is not a requirement for this account")
         if not can_snooze(requirement):
-            reason = ("it is already met" if requirement.is_met and
-                      requirement.state.value == "compliant" else
-                      f"it has been put off {policy.max_snoozes} times already")
+            reason = ("it is already met" if requirement.state is ComplianceState.COMPLIANT
+                      else "its deadline has passed" if requirement.state is ComplianceState.OVERDUE
+                      else f"it has been put off {policy.max_snoozes} times already")
             raise Conflict(f"this reminder cannot be put off: {reason}")
         used = policy.max_snoozes - requirement.snoozes_left + 1
         until = now + policy.snooze_length
@@ -113,9 +113,7 @@ def snooze_reminder(deps: Deps, external_id: str, kind: ContactKind, *,
         audit.record(deps, uow, actor, "reminder.snoozed", f"account:{account.external_id}",
                      after={"contact": kind.value, "until": until.isoformat(), "count": used})
         uow.commit()
-        snoozes = uow.snoozes.for_account(account.id)
-        contacts = {c.kind: c for c in uow.contacts.for_account(account.id)}
-        updated = evaluate(policy, contacts, now, snoozes)
+        updated = _evaluate(deps, uow, account, policy)
         return next(r for r in updated.requirements if r.kind is kind)
 
 
@@ -153,12 +151,15 @@ def sync_account(deps: Deps, uow: UnitOfWork, account: Account, actor: Actor = S
     policy = deps.policy
     now = deps.clock.now()
     contacts = {c.kind: c for c in uow.contacts.for_account(account.id)}
-    compliance = evaluate(policy, contacts, now, uow.snoozes.for_account(account.id))
+    deadlines = account_deadlines(uow, account)
+    compliance = evaluate(policy, contacts, now, uow.snoozes.for_account(account.id),
+                          since=account.created_at, deadlines=deadlines)
     result = eligibility(policy, compliance, uow.signals.get(account.id))
     row = uow.compliance.get(account.id, for_update=True)
     uow.compliance.save(account.id, state=compliance.state.value, deadline=compliance.deadline,
                         eligible=result.eligible, reasons=result.reasons,
-                        recheck_at=next_change(policy, contacts, now), now=now,
+                        recheck_at=next_change(policy, contacts, now, since=account.created_at,
+                                               deadlines=deadlines), now=now,
                         exists=row is not None)
     was_state = row.state if row is not None else None
     was_eligible = bool(row.eligible) if row is not None else False
@@ -260,9 +261,20 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
                                ) from None
 
 
+def account_deadlines(uow: UnitOfWork, account: Account) -> dict[ContactKind, datetime]:
+    """Deadlines set for this account by something other than the policy's grace period.
+
+    Campaigns (issue 8) put each targeted account's own, holiday-adjusted deadline here;
+    a requirement that is missing or never verified is due then instead of after the grace
+    period.
+    """
+    return {}
+
+
 def _evaluate(deps: Deps, uow: UnitOfWork, account: Account,
               policy: Policy | None = None) -> Compliance:
     contacts = {c.kind: c for c in uow.contacts.for_account(account.id)}
     return evaluate(policy or deps.policy, contacts, deps.clock.now(),
-                    uow.snoozes.for_account(account.id))
+                    uow.snoozes.for_account(account.id), since=account.created_at,
+                    deadlines=account_deadlines(uow, account))
 

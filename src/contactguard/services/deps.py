@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 
 from contactguard.domain.challenges import CODE_LENGTH, VerificationRules
 from contactguard.domain.compliance import Policy
-from contactguard.ports import Clock, CodeHasher, MessageInspector, SecretBox, UnitOfWork
+from contactguard.ports import (
+    Clock,
+    CodeHasher,
+    MessageInspector,
+    Resolver,
+    SecretBox,
+    UnitOfWork,
+)
 
 
 def random_code() -> str:
@@ -38,6 +45,9 @@ class Deps:
     new_code: Callable[[], str] = random_code
     read_uow: Callable[[], UnitOfWork] | None = None
     audit_key: bytes = b"contactguard-audit-chain"  # bootstrap derives it from the secret key
+    # Delivery isolation and hardening (issue 11): webhook URLs must reach public addresses
+    resolver: Resolver | None = None
+    webhook_allow_private: bool = False
     # Sent ledger and message checker (issue 9): keyed hashes of what was sent, and the adapter
     # that parses suspicious messages (bootstrap derives the key and builds the inspector).
     ledger_key: bytes = b"contactguard-sent-ledger"

@@ -354,6 +354,31 @@ Index("ix_outbox_provider_message_id", outbox.c.provider_message_id)
 
 # --- Delivery isolation and hardening (issue 11; migration 0005) ----------------------------
 
+# Which delivery threads take a message (``adapters/db/outbox.lane_for``): codes have their own.
+outbox.append_column(Column("lane", String(16), nullable=False, server_default="default"))
+Index("ix_outbox_lane_status_available_at", outbox.c.lane, outbox.c.status, outbox.c.available_at)
+
+#: Tables whose integer id is generated: on SQLite they use AUTOINCREMENT, so an id is never
+#: handed out again after a delete (a new webhook endpoint must not inherit an old one's
+#: deliveries). PostgreSQL sequences never reuse values anyway. New tables with a generated
+#: integer id pass ``sqlite_autoincrement=True`` (the migration environment adds it too).
+NEVER_REUSED_IDS = (accounts, contacts, verification_sends, outbox, captured_messages, api_keys,
+                    reminder_snoozes, idempotency_keys, account_session_links, policy_versions,
+                    contact_changes, webhook_endpoints, delivery_receipts, contact_undeliverable)
+for _table in NEVER_REUSED_IDS:
+    _table.dialect_options["sqlite"]["autoincrement"] = True
+
+
+def never_reuse_ids(table: Table, connection: Any, **_: Any) -> None:
+    """``before_create`` hook of the migration environment: on SQLite, a table with one
+    generated integer id gets AUTOINCREMENT even if its migration forgot to ask for it."""
+    if connection.dialect.name != "sqlite":
+        return
+    key = list(table.primary_key.columns)
+    if (len(key) == 1 and isinstance(key[0].type, Integer | BigInteger)
+            and key[0].autoincrement in (True, "auto") and not key[0].foreign_keys):
+        table.dialect_options["sqlite"]["autoincrement"] = True
+
 # --- Sent ledger and message checker (issue 9; migration 0006) ------------------------------
 
 # Every message sent (email, SMS, voice, in-app; not webhooks), recorded in the transaction
@@ -379,11 +404,33 @@ sent_ledger = Table(
     Index("ix_sent_ledger_message_id", "message_id"),
     Index("ix_sent_ledger_text_key", "text_key"),
     Index("ix_sent_ledger_sent_at", "sent_at"),
+    sqlite_autoincrement=True,
 )
 
 # --- Campaigns (issue 8; migration 0007) ----------------------------------------------------
 
 # --- Server-side web sessions (migration 0008) ----------------------------------------------
+
+# Signed-in sessions of the web surfaces (realm ``seller`` or ``operator``): the cookie holds a
+# random token, only its hash is stored; logout or revocation ends the row, so the old cookie
+# stops working at once in every process.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("realm", String(16), nullable=False),
+    Column("subject", String(128), nullable=False),  # account external id, or operator id
+    Column("user_agent", String(200)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("ended_at", UTCDateTime()),
+    Column("end_reason", String(64)),
+    Index("ix_web_sessions_realm_subject", "realm", "subject"),
+    Index("ix_web_sessions_expires_at", "expires_at"),
+    sqlite_autoincrement=True,
+)
 
 # --- Operator console (issue 8; migration 0009) ---------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from functools import partial
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
@@ -30,7 +31,7 @@ from contactguard.adapters.db.repositories import (
     SendLogRepository,
     SnoozeRepository,
 )
-from contactguard.adapters.db.web import SessionLinkRepository
+from contactguard.adapters.db.web import SessionLinkRepository, WebSessionRepository
 
 
 class SqlUnitOfWork:
@@ -62,10 +63,11 @@ class SqlUnitOfWork:
     audit: AuditRepository
     deliverability: DeliverabilityRepository
     receipts: ReceiptRepository
+    web_sessions: WebSessionRepository
     ledger: LedgerRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
-                 on_outbox: Callable[[], None] | None = None,
+                 on_outbox: Callable[[frozenset[str]], None] | None = None,
                  write_lock: AbstractContextManager[object] | None = None) -> None:
         self._engine = engine
         self._write = write
@@ -75,6 +77,7 @@ class SqlUnitOfWork:
         self._before: list[Callable[[], None]] = []
         self._conn: Connection | None = None
         self.outbox_written = False
+        self._outbox_lanes: set[str] = set()
 
     @property
     def connection(self) -> Connection:
@@ -106,6 +109,7 @@ class SqlUnitOfWork:
         self.audit = AuditRepository(conn)
         self.deliverability = DeliverabilityRepository(conn)
         self.receipts = ReceiptRepository(conn)
+        self.web_sessions = WebSessionRepository(conn)
         self.ledger = LedgerRepository(conn)
         return self
 
@@ -130,8 +134,10 @@ class SqlUnitOfWork:
         self.connection.commit()
         callbacks, self._callbacks = self._callbacks, []
         if self.outbox_written and self._on_outbox is not None:
-            callbacks.append(self._on_outbox)
+            # the lanes that got a message (none recorded, e.g. a replay: every lane)
+            callbacks.append(partial(self._on_outbox, frozenset(self._outbox_lanes)))
         self.outbox_written = False
+        self._outbox_lanes = set()
         for callback in callbacks:
             callback()
 
@@ -140,6 +146,7 @@ class SqlUnitOfWork:
         self._callbacks.clear()
         self._before.clear()
         self.outbox_written = False
+        self._outbox_lanes = set()
 
     def before_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` inside the transaction, just before it commits."""
@@ -148,5 +155,6 @@ class SqlUnitOfWork:
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)
 
-    def _outbox_added(self) -> None:
+    def _outbox_added(self, lane: str) -> None:
         self.outbox_written = True
+        self._outbox_lanes.add(lane)

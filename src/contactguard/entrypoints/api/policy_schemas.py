@@ -17,6 +17,11 @@ from contactguard.services.compliance import AccountCompliance, ComplianceListin
 from contactguard.services.webhooks import Delivery
 
 
+class PolicyReasonsDocument(BaseModel):
+    why: str
+    consequence: str
+
+
 class PolicyDocument(BaseModel):
     """The policy in force. Every setting is optional on PUT (left out: the default)."""
 
@@ -26,7 +31,19 @@ class PolicyDocument(BaseModel):
     snooze_days: int = Field(examples=[3])
     max_snoozes: int = Field(examples=[3])
     max_contact_changes_per_day: int = Field(examples=[3])
+    grace_days: int = Field(examples=[30], description=(
+        "A required contact that is missing or was never verified is due this many days "
+        "after the account was created (a campaign may set another deadline)."))
+    min_notice_days: int = Field(examples=[14], description=(
+        "Campaigns: the least notice between announcement and deadline, in working days of "
+        "each targeted seller's country."))
     min_signals: dict[str, float] = Field(examples=[{"account_health_rating": 200}])
+    reasons: dict[str, PolicyReasonsDocument] = Field(
+        description="Per language: why contacts must be verified and what a seller loses if "
+                    "not; shown on every banner and in every message. English is required.",
+        examples=[{"en": {"why": "so that we can reach you at once if something goes wrong",
+                          "consequence": "your account leaves the account health assurance "
+                                         "program"}}])
 
 
 class RequirementOut(BaseModel):

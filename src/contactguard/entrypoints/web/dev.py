@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from contactguard.entrypoints.api.deps import run
-from contactguard.entrypoints.web.app import PageNotFound, web_of
+from contactguard.entrypoints.web.pages import PageNotFound, web_of
 from contactguard.errors import AccountNotFound, NotFound
 from contactguard.services import accounts
 from contactguard.services.dev import DEMO_ACCOUNTS, get_captured_message, list_captured_messages

@@ -30,9 +30,9 @@ _BABEL_LOCALE = {"en": "en", "zh-Hans": "zh_Hans_CN"}
 
 
 @cache
-def translations(lang: str) -> NullTranslations:
-    """The compiled catalog for ``lang`` (English: the identity)."""
-    path = LOCALE_DIR / lang.replace("-", "_") / "LC_MESSAGES" / f"{DOMAIN}.po"
+def translations(lang: str, domain: str = DOMAIN) -> NullTranslations:
+    """The compiled catalog ``domain`` for ``lang`` (English: the identity)."""
+    path = LOCALE_DIR / lang.replace("-", "_") / "LC_MESSAGES" / f"{domain}.po"
     if lang == DEFAULT_LOCALE or not path.exists():
         return NullTranslations()
     with path.open("rb") as handle:
@@ -40,7 +40,7 @@ def translations(lang: str) -> NullTranslations:
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
-    return Translations(fp=buffer, domain=DOMAIN)
+    return Translations(fp=buffer, domain=domain)
 
 
 def pick_language(chosen: str | None, account_locale: str | None) -> str:
@@ -56,13 +56,15 @@ class Translator:
 
     lang: str
     time_zone: str = "UTC"
+    #: The message catalog: ``web`` (Seller Center), ``console`` (operator console), ...
+    domain: str = DOMAIN
 
     def gettext(self, message: str, **values: Any) -> str:
-        text = translations(self.lang).gettext(message)
+        text = translations(self.lang, self.domain).gettext(message)
         return _fill(text, values)
 
     def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
-        text = translations(self.lang).ngettext(singular, plural, n)
+        text = translations(self.lang, self.domain).ngettext(singular, plural, n)
         return _fill(text, {"n": n, **values})
 
     def datetime(self, moment: DateTime | None) -> str:

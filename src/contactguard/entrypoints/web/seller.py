@@ -14,8 +14,9 @@ from fastapi.responses import Response
 from contactguard.domain.challenges import ChallengeStatus
 from contactguard.domain.contacts import Channel, ContactKind
 from contactguard.domain.locales import SUPPORTED_LOCALES
+from contactguard.domain.sessions import Realm
 from contactguard.entrypoints.api.deps import run
-from contactguard.entrypoints.web.app import LoginRequired, PageNotFound, web_of
+from contactguard.entrypoints.web.pages import LoginRequired, PageNotFound, web_of
 from contactguard.entrypoints.web.session import WebSession
 from contactguard.errors import (
     AccountNotFound,
@@ -69,15 +70,14 @@ async def open_session(request: Request, token: str) -> Response:
         external_id = await run(web.container, redeem_session_link, web.container.deps, token)
     except SessionLinkInvalid:
         return web.render(request, "link_invalid.html", {}, status=410)
-    session = WebSession.signed_in(external_id, web.container.deps.clock.now())
-    request.scope["cg.session"] = session
+    await web.sign_in(request, Realm.SELLER, external_id)
     return web.redirect(request, "/seller")
 
 
 @router.get("")
 async def health(request: Request) -> Response:
     web = web_of(request)
-    session = web.seller(request)
+    session = await web.seller(request)
     view = await _account(request, session)
     state = await run(web.container, compliance.get_compliance, web.container.deps,
                       session.account)
@@ -96,7 +96,7 @@ async def health(request: Request) -> Response:
 @router.post("/reminders/{kind}/snooze")
 async def snooze(request: Request, kind: str) -> Response:
     web = web_of(request)
-    session = web.seller(request)
+    session = await web.seller(request)
     await web.check_csrf(request)
     try:
         await run(web.container, compliance.snooze_reminder, web.container.deps,
@@ -109,7 +109,7 @@ async def snooze(request: Request, kind: str) -> Response:
 @router.get("/contacts")
 async def contacts(request: Request) -> Response:
     web = web_of(request)
-    session = web.seller(request)
+    session = await web.seller(request)
     view = await _account(request, session)
     return web.render(request, "contacts.html", {
         "account": view.account, "contacts": view.contacts, "kinds": list(ContactKind),
@@ -121,7 +121,7 @@ async def contacts(request: Request) -> Response:
 @router.api_route("/contacts/{kind}/edit", methods=["GET", "POST"])
 async def edit_contact(request: Request, kind: str) -> Response:
     web = web_of(request)
-    session = web.seller(request)
+    session = await web.seller(request)
     contact_kind = _kind(kind)
     view = await _account(request, session)
     context: dict[str, Any] = {"account": view.account, "kind": contact_kind,
@@ -146,7 +146,7 @@ async def edit_contact(request: Request, kind: str) -> Response:
 @router.api_route("/contacts/{kind}/verify", methods=["GET", "POST"])
 async def start(request: Request, kind: str) -> Response:
     web = web_of(request)
-    session = web.seller(request)
+    session = await web.seller(request)
     contact_kind = _kind(kind)
     view = await _account(request, session)
     current = _contact(view, contact_kind)
@@ -200,7 +200,7 @@ def _not_found(request: Request) -> Response:
 @router.get("/verifications/{verification_id}")
 async def code_page(request: Request, verification_id: str) -> Response:
     web = web_of(request)
-    session = web.seller(request)
+    session = await web.seller(request)
     found = await _own_verification(request, session, verification_id)
     if found is None:
         return _not_found(request)
@@ -224,7 +224,7 @@ async def _code_page(request: Request, session: WebSession, view: verification.V
 @router.post("/verifications/{verification_id}/check")
 async def check(request: Request, verification_id: str) -> Response:
     web = web_of(request)
-    session = web.seller(request)
+    session = await web.seller(request)
     form = await web.check_csrf(request)
     found = await _own_verification(request, session, verification_id)
     if found is None:
@@ -248,7 +248,7 @@ async def check(request: Request, verification_id: str) -> Response:
 @router.post("/verifications/{verification_id}/resend")
 async def resend(request: Request, verification_id: str) -> Response:
     web = web_of(request)
-    session = web.seller(request)
+    session = await web.seller(request)
     await web.check_csrf(request)
     found = await _own_verification(request, session, verification_id)
     if found is None:
@@ -266,7 +266,7 @@ async def resend(request: Request, verification_id: str) -> Response:
 @router.get("/messages")
 async def messages(request: Request) -> Response:
     web = web_of(request)
-    session = web.seller(request)
+    session = await web.seller(request)
     view = await _account(request, session)
     t = web.translator(session, view.account)
     notices = await run(web.container, message_center.list_notices, web.container.deps,
@@ -283,7 +283,7 @@ async def messages(request: Request) -> Response:
 @router.api_route("/security-phrase", methods=["GET", "POST"])
 async def security_phrase(request: Request) -> Response:
     web = web_of(request)
-    session = web.seller(request)
+    session = await web.seller(request)
     view = await _account(request, session)
     t = web.translator(session, view.account)
     context: dict[str, Any] = {"account": view.account, "error": None, "done": _done(request),
@@ -318,8 +318,8 @@ async def language(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
+    """Sign out: the session ends server-side, so the old cookie no longer works anywhere."""
     web = web_of(request)
     await web.check_csrf(request)
-    session = WebSession.anonymous(web.container.deps.clock.now())
-    request.scope["cg.session"] = session
+    await web.sign_out(request, Realm.SELLER)
     return web.render(request, "signed_out.html", {"logged_out": True})

@@ -1,8 +1,11 @@
-"""Seller sessions in a signed cookie: the account, a CSRF secret, the language, open challenges.
+"""Web sessions in a signed cookie: who is signed in, a CSRF secret, the language, open challenges.
 
-The cookie is HMAC-SHA256-signed with a key derived from the secret key (nothing secret is
-inside: the CSRF secret only has to be unguessable by other sites, and the cookie is
-HTTP-only). Sessions expire ``session_hours`` after sign-in; signing in again replaces them.
+The cookie is HMAC-SHA256-signed with a key derived from the secret key, per realm (seller
+pages, operator console). Being signed in is decided server-side: a signed-in cookie carries
+the token of a ``web_sessions`` row (services/web_sessions.py), checked on every page, so
+logout and revocation end a session at once everywhere. The CSRF secret only has to be
+unguessable by other sites; the cookie is HTTP-only. Anonymous visitors get a cookie with a
+CSRF secret and a language only: no database row.
 """
 
 from __future__ import annotations
@@ -22,26 +25,38 @@ from contactguard.domain.audit import Actor
 
 @dataclass(slots=True)
 class WebSession:
+    """``account`` is the signed-in subject (a seller's external id, or an operator id in the
+    console); ``token`` names its server-side row and ``session_id`` is that row's id."""
+
     account: str | None
     csrf: str
     issued_at: int
     lang: str | None = None
     verifications: dict[str, str] = field(default_factory=dict)  # contact kind -> challenge id
     changed: bool = False
+    token: str | None = None
+    session_id: int | None = None
+    #: Free-form per-realm state (the console keeps its sign-in steps here); not secret.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def anonymous(cls, now: datetime) -> WebSession:
+    def anonymous(cls, now: datetime, lang: str | None = None) -> WebSession:
         return cls(account=None, csrf=secrets.token_urlsafe(24), issued_at=int(now.timestamp()),
-                   changed=True)
+                   lang=lang, changed=True)
 
     @classmethod
-    def signed_in(cls, account: str, now: datetime, lang: str | None = None) -> WebSession:
+    def signed_in(cls, account: str, now: datetime, lang: str | None = None, *,
+                  token: str | None = None, session_id: int | None = None) -> WebSession:
+        """A new session (new CSRF secret: a sign-in never keeps the anonymous one)."""
         return cls(account=account, csrf=secrets.token_urlsafe(24),
-                   issued_at=int(now.timestamp()), lang=lang, changed=True)
+                   issued_at=int(now.timestamp()), lang=lang, changed=True, token=token,
+                   session_id=session_id)
 
     @property
     def actor(self) -> Actor:
-        """The audit-log actor for this session (an id derived from it, never its secret)."""
+        """The audit-log actor for this seller session: its server-side id, never its secret."""
+        if self.session_id is not None:
+            return Actor.seller(f"web-session:{self.session_id}", self.account or "")
         session_id = hashlib.sha256(f"{self.csrf}:{self.issued_at}".encode()).hexdigest()[:16]
         return Actor.seller(session_id, self.account or "")
 
@@ -52,17 +67,22 @@ class WebSession:
 class SessionCodec:
     """Turns a :class:`WebSession` into a cookie value and back, refusing forged or old ones."""
 
-    def __init__(self, secret_key: str, *, lifetime: timedelta, secure: bool) -> None:
-        self._key = derive_key(secret_key, "web-session/v1")
+    def __init__(self, secret_key: str, *, lifetime: timedelta, secure: bool,
+                 name: str = "cg_session", purpose: str = "web-session/v1") -> None:
+        self._key = derive_key(secret_key, purpose)
         self.lifetime = lifetime
         self.secure = secure
         # __Host- cookies must be Secure, host-only and for path /: the browser enforces it.
-        self.cookie_name = "__Host-cg_session" if secure else "cg_session"
+        self.cookie_name = f"__Host-{name}" if secure else name
 
     def dumps(self, session: WebSession) -> str:
         payload: dict[str, Any] = {"a": session.account, "c": session.csrf,
                                    "i": session.issued_at, "l": session.lang,
                                    "v": session.verifications}
+        if session.token is not None:
+            payload["s"], payload["n"] = session.token, session.session_id
+        if session.extra:
+            payload["x"] = session.extra
         body = _b64(json.dumps(payload, separators=(",", ":")).encode())
         return f"{body}.{_b64(self._sign(body))}"
 
@@ -76,7 +96,9 @@ class SessionCodec:
             data = json.loads(_unb64(body))
             issued = int(data["i"])
             session = WebSession(account=data["a"], csrf=str(data["c"]), issued_at=issued,
-                                 lang=data.get("l"), verifications=dict(data.get("v") or {}))
+                                 lang=data.get("l"), verifications=dict(data.get("v") or {}),
+                                 token=data.get("s"), session_id=data.get("n"),
+                                 extra=dict(data.get("x") or {}))
         except (ValueError, KeyError, TypeError):
             return None
         if not 0 <= now.timestamp() - issued < self.lifetime.total_seconds():

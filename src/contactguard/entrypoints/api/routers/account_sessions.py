@@ -8,9 +8,10 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from contactguard.entrypoints.api.deps import ApiKeyDep, ContainerDep, json_response, run
+from contactguard.entrypoints.api.deps import ApiKeyDep, ContainerDep, actor_of, json_response, run
 from contactguard.entrypoints.api.schemas import Problem
 from contactguard.services.seller_sessions import create_session_link
+from contactguard.services.web_sessions import revoke_account_sessions
 
 router = APIRouter(prefix="/v1/account_sessions", tags=["seller center"])
 
@@ -41,3 +42,20 @@ async def create_account_session(body: AccountSessionIn, container: ContainerDep
                      base_url=container.settings.public_url)
     return json_response(AccountSessionOut(url=link.url, expires_at=link.expires_at), 201,
                          headers={"Cache-Control": "no-store"})
+
+
+class RevokedSessionsOut(BaseModel):
+    revoked: int = Field(description="How many open Seller Center sessions were ended")
+
+
+@router.delete("/{external_id}", response_model=RevokedSessionsOut,
+               responses={401: {"model": Problem}, 404: {"model": Problem}},
+               summary="Sign a seller out of the Seller Center everywhere")
+async def revoke_account_session(external_id: str, container: ContainerDep,
+                                 key: ApiKeyDep) -> Response:
+    """End every open Seller Center session of the account at once (e.g. after the platform
+    noticed a takeover or reset the seller's password). Audited; unused sign-in links are
+    not affected (they expire within 5 minutes)."""
+    count = await run(container, revoke_account_sessions, container.deps, external_id,
+                      actor=actor_of(key))
+    return json_response(RevokedSessionsOut(revoked=count))

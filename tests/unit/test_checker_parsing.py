@@ -90,3 +90,15 @@ def test_fingerprints_are_keyed_and_survive_rewrapping_but_not_a_changed_code() 
     assert not changed.full and changed.gap
     assert normalize_reference(" cg 7kq4m9xd ") == "CG-7KQ4-M9XD"
     assert normalize_reference("CG-7KQ4-M9XO") is None  # O is not in the alphabet
+
+
+def test_long_unbroken_text_is_read_in_linear_time() -> None:
+    """A pasted base64 blob or a CJK body without spaces once made address and domain patterns
+    quadratic; these inputs must come back at once (a regression hangs the suite)."""
+    from contactguard.services.checker import check_message
+    from tests.unit.checker_fakes import brand_deps
+
+    blob = "QUJD" * 50_000 + "@" + "x" * 1000
+    chinese = "您的紧急联系人信息缺失或无效请回复此邮件" * 10_000
+    for text in (blob, chinese, "a." * 50_000):
+        assert check_message(brand_deps(), text=text).verdict in {"phishing", "unrelated"}

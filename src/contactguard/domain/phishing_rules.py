@@ -26,7 +26,8 @@ _LOOKALIKE = str.maketrans({
     "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ϲ": "c", "ı": "i",
 })
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-_ADDRESSES = re.compile(r"(?i)\b(?:https?://|www\.|mailto:)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_ADDRESSES = re.compile(r"(?i)\b(?:https?://|www\.|mailto:)\S+"
+                        r"|[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 _CLAUSE = re.compile(r"[,;:\uff0c\uff1b\uff1a]")
 
 # Negation just before a phrase: within its clause, a few words (or CJK characters) back.

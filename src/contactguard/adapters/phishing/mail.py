@@ -198,17 +198,20 @@ def _links(urls: list[_Found]) -> list[Link]:
     return links
 
 
-_HOST_IN_TEXT = re.compile(r"(?<![\w@./-])((?:[a-z0-9\u00a1-\uffff](?:[a-z0-9\u00a1-\uffff-]{0,61}"
-                           r"[a-z0-9\u00a1-\uffff])?\.)+(?:[a-z]{2,24}|xn--[a-z0-9-]{2,30}))(?![\w-])",
-                           re.IGNORECASE)
-_EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
+_LABEL = "[a-z0-9\u00a1-\u2e7f]"  # letters of Latin, Greek, Cyrillic... (not CJK: no dots there)
+_HOST_IN_TEXT = re.compile(
+    rf"(?<![\w@./-])((?:{_LABEL}(?:[a-z0-9\u00a1-\u2e7f-]{{0,61}}{_LABEL})?\.)+"
+    r"(?:[a-z]{2,24}|xn--[a-z0-9-]{2,30}))(?![\w-])", re.IGNORECASE)
+_EMAIL_IN_TEXT = re.compile(r"[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63}){1,8})")
 
 
 def mentioned_hosts(text: str) -> list[str]:
     """Domains written in the text (bare ``amaz0n-help.com`` or in addresses), at most 50."""
     found: dict[str, None] = {}
     sample = text[:200_000]
-    for match in _EMAIL_IN_TEXT.finditer(sample):
+    if "." not in sample:
+        return []
+    for match in _EMAIL_IN_TEXT.finditer(sample) if "@" in sample else ():
         found[normalize_host(match.group(1))] = None
     for match in _HOST_IN_TEXT.finditer(urls_stripped(sample)):
         found[normalize_host(match.group(1))] = None

@@ -67,6 +67,16 @@ def test_phishing_reasons_follow_accept_language(smtp_client: TestClient) -> Non
     assert "acme.support.team@gmail.com" in by_code["display_name_spoof"]["evidence"]
     assert {r["code"]: r for r in english.json()["reasons"]}["asks_for_reply"]["message"] \
         .startswith("It asks you to reply")
+    for header, language, word in (("de-CH, en;q=0.5", "de", "antworten"),
+                                   ("ja, es-419;q=0.8", "es", "responda"),
+                                   ("pt-BR", "pt", "responda"), ("fr-CA;q=0.9, *;q=0.1", "fr",
+                                                                 "répondre"),
+                                   ("zh-TW, en;q=0.8", "en", "reply")):
+        answer = smtp_client.post("/v1/messages/check", content=PHISH,
+                                  headers={"Content-Type": "message/rfc822",
+                                           "Accept-Language": header})
+        assert answer.headers["content-language"] == language
+        assert word in {r["code"]: r for r in answer.json()["reasons"]}["asks_for_reply"]["message"]
 
 
 def test_inputs_that_cannot_be_checked_get_clear_problems(smtp_client: TestClient) -> None:

@@ -102,3 +102,14 @@ def test_long_unbroken_text_is_read_in_linear_time() -> None:
     chinese = "您的紧急联系人信息缺失或无效请回复此邮件" * 10_000
     for text in (blob, chinese, "a." * 50_000):
         assert check_message(brand_deps(), text=text).verdict in {"phishing", "unrelated"}
+
+
+def test_every_reason_is_explained_in_every_reader_language() -> None:
+    from contactguard.domain.phishing import MESSAGES, READER_LOCALES, ReasonCode, reason_message
+
+    for code in ReasonCode:
+        assert set(MESSAGES[code]) == set(READER_LOCALES), code
+        for locale in READER_LOCALES:
+            assert "{" not in reason_message(code, locale, "Acme")
+    assert reason_message(ReasonCode.URGENCY, "de-AT", "Acme").startswith("Sie drängt")
+    assert reason_message(ReasonCode.URGENCY, "ru", "Acme").startswith("It pressures")

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from contactguard.domain.phishing import CheckResult, Verdict
+from contactguard.domain.phishing import CheckResult, Verdict, reader_locale
 from contactguard.errors import ContactGuardError
 
 EXIT = {Verdict.GENUINE: 0, Verdict.PHISHING: 1, Verdict.UNRELATED: 3}
@@ -30,6 +30,18 @@ _TITLES = {
     "zh-Hans": {Verdict.GENUINE: "真实：由 {brand} 发出且未被修改",
                 Verdict.PHISHING: "钓鱼：它自称来自 {brand}，但并非 {brand} 所发",
                 Verdict.UNRELATED: "无关：它并未自称来自 {brand}"},
+    "de": {Verdict.GENUINE: "Echt: von {brand} gesendet und unverändert",
+           Verdict.PHISHING: "Phishing: gibt sich als {brand} aus, stammt aber nicht von {brand}",
+           Verdict.UNRELATED: "Ohne Bezug: gibt sich nicht als {brand} aus"},
+    "es": {Verdict.GENUINE: "Auténtico: enviado por {brand} y sin cambios",
+           Verdict.PHISHING: "Phishing: dice ser {brand} pero no viene de {brand}",
+           Verdict.UNRELATED: "Sin relación: no dice ser {brand}"},
+    "pt": {Verdict.GENUINE: "Autêntica: enviada por {brand} e sem alterações",
+           Verdict.PHISHING: "Phishing: diz ser {brand}, mas não vem de {brand}",
+           Verdict.UNRELATED: "Sem relação: não diz ser {brand}"},
+    "fr": {Verdict.GENUINE: "Authentique : envoyé par {brand} et non modifié",
+           Verdict.PHISHING: "Hameçonnage : se présente comme {brand} mais ne vient pas de {brand}",
+           Verdict.UNRELATED: "Sans rapport : ne se présente pas comme {brand}"},
 }
 
 
@@ -44,7 +56,8 @@ def check_message_command(
     account: Annotated[str | None, typer.Option(
         "--account", help="Only genuine if sent to this account (external id)")] = None,
     lang: Annotated[str | None, typer.Option(
-        "--lang", help="Language of the reasons: en or zh-Hans (default: from $LANG)")] = None,
+        "--lang", help="Language of the reasons: en, zh-Hans, de, es, pt or fr (default: from "
+                       "$LANG)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON answer")] = False,
 ) -> None:
     """Is this message genuine? Exit 0 genuine, 1 phishing, 3 unrelated, 2 cannot check."""
@@ -107,6 +120,5 @@ def _show(out: Console, result: CheckResult, locale: str, brand: str) -> None:
 
 
 def _locale(lang: str | None) -> str:
-    value = (lang or os.environ.get("LC_ALL") or os.environ.get("LANG") or "en").lower()
-    return "zh-Hans" if value.startswith("zh") and not any(
-        part in value for part in ("hant", "tw", "hk", "mo")) else "en"
+    value = (lang or os.environ.get("LC_ALL") or os.environ.get("LANG") or "en").split(".")[0]
+    return reader_locale(value) or "en"

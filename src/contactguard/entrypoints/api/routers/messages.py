@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from contactguard.domain.phishing import CheckResult
+from contactguard.domain.phishing import CheckResult, reader_locale
 from contactguard.entrypoints.api.deps import ApiKeyDep, ContainerDep, json_response
 from contactguard.entrypoints.api.schemas import problem_responses
 from contactguard.errors import MessageTooLarge, UnsupportedMediaType
@@ -89,7 +89,7 @@ async def check(request: Request, container: ContainerDep, key: ApiKeyDep) -> Re
 
     ``verdict``: ``genuine`` (sent by us and unchanged), ``phishing`` (claims to be us and is
     not) or ``unrelated``. Each reason names a warning sign, explained in the language of
-    ``Accept-Language`` (English or Simplified Chinese).
+    ``Accept-Language`` (English, Simplified Chinese, German, Spanish, Portuguese or French).
     """
     media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     is_json = media == "application/json" or media.endswith("+json")
@@ -136,7 +136,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 def preferred_locale(header: str | None) -> str:
-    """``zh-Hans`` when the reader prefers Chinese (Simplified), else English."""
+    """The reader's best language among the checker's (``Accept-Language``), else English."""
     ranked: list[tuple[float, int, str]] = []
     for index, item in enumerate((header or "").split(",")):
         tag, _, params = item.strip().partition(";")
@@ -146,15 +146,12 @@ def preferred_locale(header: str | None) -> str:
                 quality = float(params.strip()[2:])
             except ValueError:
                 quality = 0.0
-        if tag:
-            ranked.append((-quality, index, tag.strip().lower()))
-    for negative_quality, _index, tag in sorted(ranked):
-        if negative_quality >= 0:
-            continue
-        if tag.startswith("zh"):
-            if any(part in tag for part in ("hant", "-tw", "-hk", "-mo")):
-                continue
-            return "zh-Hans"
-        if tag.startswith("en") or tag == "*":
+        if tag.strip() and quality > 0:
+            ranked.append((-quality, index, tag.strip()))
+    for _quality, _index, tag in sorted(ranked):
+        if tag == "*":
             return "en"
+        found = reader_locale(tag)
+        if found:
+            return found
     return "en"

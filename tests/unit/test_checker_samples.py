@@ -194,3 +194,13 @@ def test_image_only_brand_logo_with_a_password_form() -> None:
     assert result.verdict == "phishing"
     assert signs["asks_for_credentials"] == "a form asking for a password"
     assert "secure-notice.example" in signs["foreign_links"]
+
+
+def test_brand_in_a_free_mailbox_address() -> None:
+    raw = email(sender="Seller Support <amazon.seller.support@outlook.com>",
+                subject="Verify your emergency contact",
+                text="Reply to this email with the verification code we sent to your phone.")
+    result, signs = _check(raw)
+    assert result.verdict == "phishing"
+    assert signs["display_name_spoof"] == "amazon.seller.support@outlook.com (a free mailbox)"
+    assert {"asks_for_reply", "asks_for_credentials"} <= set(signs)

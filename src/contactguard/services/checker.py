@@ -396,6 +396,11 @@ def _signs(inspector: MessageInspector, message: ParsedMessage, dkim: DkimOutcom
         if sender.domain and from_kind is not DomainKind.BRAND:
             signs.append(Sign(ReasonCode.DISPLAY_NAME_SPOOF,
                               f'"{sender.name[:80]}" <{sender.address}>{_free(inspector, sender)}'))
+    elif sender is not None and sender.domain and from_kind is DomainKind.FOREIGN and \
+            inspector.brand_in_display_name(sender.address.partition("@")[0]):
+        claims.append("address")  # amazon.support@gmail.com: the name is in the address itself
+        signs.append(Sign(ReasonCode.DISPLAY_NAME_SPOOF,
+                          f"{sender.address}{_free(inspector, sender)}"))
     for address in message.reply_to:
         domain_sign(address.domain, "reply-to")
         if from_registered and inspector.registered(address.domain) != from_registered:

@@ -21,9 +21,9 @@ import threading
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import pairwise
 
 import tldextract
-from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 from contactguard.domain.ledger import clean_text
@@ -245,19 +245,22 @@ class BrandDomains:
         return match.group(0).strip() if match else None
 
     def in_display_name(self, name: str) -> str | None:
-        """The brand as a sender's display name shows it (also misspelt: "Amazn Support")."""
+        """The brand as a sender's name shows it, also misspelt or run together ("Amazn
+        Support", "Arnazon", "AmazonSellerSupport"), or None. Longer real words that merely
+        contain the brand ("Amazonas") do not count."""
         found = self.mention(name)
         if found:
             return found
-        for compact in _variants(_compact(name)):
-            for token in self.tokens:
-                if len(token) >= 4 and token in compact and _combo(compact, token):
-                    return name.strip()
-                if len(token) >= 6 and len(compact) >= len(token) - 1 and \
-                        fuzz.partial_ratio(token, compact) >= 90:
-                    return name.strip()
+        words = [w for w in re.split(r"[\W_]+", skeleton(name)) if w]
+        candidates = {*words, *(a + b for a, b in pairwise(words)),
+                      _compact(skeleton(name))}
+        for candidate in candidates:
+            for variant in _variants(candidate):
+                for token in self.tokens:
+                    if len(token) >= 4 and (variant == token or _typo(variant, token) or (
+                            token in variant and _combo(variant, token))):
+                        return name.strip()
         return None
-
 
 def _typo(variant: str, token: str) -> bool:
     """One edit away (two for long names): omission, insertion, swap, replacement."""

@@ -28,23 +28,27 @@ from contactguard.adapters.delivery.providers import build_senders, callback_val
 from contactguard.adapters.delivery.webhook import WebhookSender
 from contactguard.adapters.metrics import DeliveryMetricsCollector
 from contactguard.adapters.net import SystemResolver
+from contactguard.adapters.operator_auth import Argon2Passwords, TotpFactor
 from contactguard.adapters.phishing.inspector import MailInspector
 from contactguard.adapters.policy_file import read_policy_file
 from contactguard.adapters.templates import MessageRenderer
-from contactguard.config import Settings, load_settings
+from contactguard.config import Settings, create_file_once, load_settings
 from contactguard.domain.compliance import Policy
 from contactguard.domain.contacts import Channel
 from contactguard.domain.delivery import RetryPolicy
+from contactguard.domain.operators import LoginThrottle
 from contactguard.domain.webhooks import WEBHOOK_RETRY
 from contactguard.logs import configure_logging
 from contactguard.ports import Clock, Resolver, Sender
 from contactguard.services import webhooks
 from contactguard.services.apikeys import ApiKeyAuthenticator
 from contactguard.services.compliance import refresh_due_states
+from contactguard.services.console import record_daily_figures
 from contactguard.services.delivery import Transports
 from contactguard.services.deps import Branding, Deps
 from contactguard.services.dev import store_captured_email
 from contactguard.services.ledger import purge_ledger
+from contactguard.services.operator_auth import purge_failures
 from contactguard.services.policy import PolicyStore
 from contactguard.services.protection import purge_contact_changes
 from contactguard.services.web_sessions import purge_sessions
@@ -129,6 +133,12 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     deps.policy_source = PolicyStore(deps.reader, _file_policy(settings))
     deps.audit_key = hmac.new(settings.secret_key.encode(), b"contactguard audit chain",
                               hashlib.sha256).digest()
+    # Operator console (issue 8)
+    deps.passwords = Argon2Passwords()
+    deps.second_factor = TotpFactor(f"{settings.platform_name} console")
+    deps.login_throttle = LoginThrottle(
+        per_email=settings.console_login_failures, per_ip=settings.console_login_ip_failures,
+        window=timedelta(minutes=settings.console_login_window_minutes))
     # Sent ledger and message checker (issue 9)
     deps.ledger_key = hmac.new(settings.secret_key.encode(), b"contactguard sent ledger",
                                hashlib.sha256).digest()
@@ -152,6 +162,9 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                 PeriodicJob("contact-changes-purge", 3600.0,
                             partial(purge_contact_changes, deps)),
                 PeriodicJob("web-sessions-purge", 3600.0, partial(purge_sessions, deps)),
+                # Operator console (issue 8)
+                PeriodicJob("console-daily-figures", 600.0, partial(record_daily_figures, deps)),
+                PeriodicJob("login-failures-purge", 3600.0, partial(purge_failures, deps)),
                 PeriodicJob("sent-ledger-purge", 3600.0,
                             partial(purge_ledger, deps,
                                     retention_days=settings.ledger_retention_days))]
@@ -233,8 +246,11 @@ def _dev_dkim_keys(folder: Path) -> str:
     specs = []
     for selector, algorithm in (("dev-ed25519", "ed25519"), ("dev-rsa", "rsa")):
         path = folder / f"{selector}.pem"
-        if not path.exists():
-            write_key(generate_key(algorithm, selector), path)
+        if not path.exists():  # written aside and linked: processes starting together agree
+            aside = folder / f".{selector}.{os.getpid()}.pem"
+            write_key(generate_key(algorithm, selector), aside)
+            create_file_once(path, aside.read_bytes())
+            aside.unlink()
         specs.append(f"{selector}={path}")
     return ",".join(specs)
 

@@ -171,6 +171,54 @@ class TooManyContactChanges(RateLimited):
     title = "Too many contact changes"
 
 
+# --- Operator console (issue 8) ---
+
+
+class Forbidden(ContactGuardError):
+    """The signed-in operator's role does not allow this action."""
+
+    code = "forbidden"
+    title = "Not allowed for your role"
+    status = 403
+
+
+class SignInFailed(Unauthorized):
+    """Wrong email, password or code; the detail never says which (nor whether the email exists)."""
+
+    code = "sign-in-failed"
+    title = "Sign-in failed"
+
+
+class SignInThrottled(RateLimited):
+    """Too many failed sign-ins for this email or from this address: wait, then try again."""
+
+    code = "sign-in-throttled"
+    title = "Too many sign-in attempts"
+# --- API hardening (issue 11): request limits, values the database cannot store, races ---
+
+
+class PayloadTooLarge(ContactGuardError):
+    """The request body is larger than this route accepts."""
+
+    code = "payload-too-large"
+    title = "Request body too large"
+    status = 413
+
+
+class InvalidValue(ValidationFailed):
+    """A value the database cannot store (e.g. a NUL character, a number out of range)."""
+
+    code = "invalid-value"
+    title = "Value cannot be stored"
+
+
+class ConcurrentWrite(Conflict):
+    """Another request created the same record at the same moment; retrying succeeds."""
+
+    code = "concurrent-write"
+    title = "Concurrent change"
+
+
 # --- Message checker (issue 9) ---------------------------------------------------------------
 
 
@@ -181,7 +229,7 @@ class MessageUnparseable(ValidationFailed):
     title = "Not a readable message"
 
 
-class MessageTooLarge(ContactGuardError):
+class MessageTooLarge(PayloadTooLarge):
     """A message to check is larger than the checker accepts (25 MB)."""
 
     code = "message-too-large"

@@ -19,6 +19,11 @@ from email_validator import EmailNotValidError, validate_email
 from phonenumbers import PhoneNumberType
 
 from contactguard.domain.contacts import PHONE_CHANNELS, REFUSED_LINE_TYPES, LineType
+from contactguard.domain.text import (
+    CONTROL_CHARACTERS,
+    control_characters_message,
+    unsafe_character,
+)
 from contactguard.errors import FieldError, ValidationFailed
 
 _LINE_TYPES = {
@@ -163,6 +168,28 @@ def normalize_recipient(raw: str) -> str:
         local, _, domain = text.rpartition("@")
         return f"{local}@{domain.lower()}"
     return "+" + "".join(ch for ch in text if ch.isdigit()) if text else text
+
+
+def text_error(value: str, *, field: str) -> FieldError | None:
+    """The field error of a text that may not be shown in messages or pages, else None.
+
+    Every free-text field that reaches a message, a page or the log (account name, webhook
+    description, security phrase, API key name, ...) goes through this check: control
+    characters (CR/LF, NUL...), bidi overrides/isolates/embeddings and other invisible format
+    characters are refused with the code ``control_characters``.
+    """
+    found = unsafe_character(value)
+    if found is None:
+        return None
+    return FieldError(field, control_characters_message(found), CONTROL_CHARACTERS)
+
+
+def check_text(value: str, *, field: str) -> str:
+    """``value`` if :func:`text_error` finds nothing. Raises ValidationFailed."""
+    error = text_error(value, field=field)
+    if error is not None:
+        raise ValidationFailed(f"{field}: {error.message}", errors=[error])
+    return value
 
 
 def _preview(text: str) -> str:

@@ -73,6 +73,10 @@ class UnitOfWork(Protocol):
     deliverability: Any
     receipts: Any
     web_sessions: Any
+    # Operator console (issue 8)
+    operators: Any
+    login_failures: Any
+    console: Any
     ledger: Any  # the sent ledger (issue 9)
 
     def __enter__(self) -> UnitOfWork: ...
@@ -106,6 +110,37 @@ class Resolver(Protocol):
     def resolve(self, host: str, port: int) -> list[str]:
         """IP addresses of ``host``, as text. Raises LookupError when there are none."""
         ...
+# --- Operator console (issue 8) ---
+
+
+class PasswordHasher(Protocol):
+    """Operator passwords (argon2id)."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        """Constant-time check; with ``stored_hash`` None it costs the same and returns False."""
+        ...
+
+    def needs_rehash(self, stored_hash: str) -> bool: ...
+
+
+class SecondFactor(Protocol):
+    """TOTP (RFC 6238): secrets, the otpauth URI for the QR code, and matching a code."""
+
+    issuer: str
+
+    def new_secret(self) -> str: ...
+
+    def provisioning_uri(self, secret: str, account: str) -> str: ...
+
+    def match(self, secret: str, code: str, now: datetime) -> int | None:
+        """The time step the code belongs to, or None."""
+        ...
+
+    def code_at(self, secret: str, now: datetime) -> str: ...
+
+
 class MessageInspector(Protocol):
     """What the message checker learns from outside the domain: MIME and HTML parsing, public
     suffixes and look-alikes of the brand's domains, our own DKIM keys (adapters/phishing)."""

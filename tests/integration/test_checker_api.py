@@ -101,7 +101,8 @@ def test_inputs_that_cannot_be_checked_get_clear_problems(smtp_client: TestClien
     assert post(json={"account": "nobody", "text": "hi"}).status_code == 404
     too_big = post(content=b"From: a@b.example\r\n\r\n" + b"x" * (25 * 1024 * 1024),
                    headers=rfc822)
-    assert too_big.status_code == 413 and too_big.json()["type"] == "/problems/message-too-large"
+    assert too_big.status_code == 413  # the request guard's per-route limit, or the service's
+    assert too_big.json()["type"] in {"/problems/payload-too-large", "/problems/message-too-large"}
     unauthenticated = TestClient(smtp_client.app).post("/v1/messages/check", json={"text": "x"})
     assert unauthenticated.status_code == 401
 

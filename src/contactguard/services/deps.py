@@ -8,11 +8,14 @@ from dataclasses import dataclass, field
 
 from contactguard.domain.challenges import CODE_LENGTH, VerificationRules
 from contactguard.domain.compliance import Policy
+from contactguard.domain.operators import LoginThrottle
 from contactguard.ports import (
     Clock,
     CodeHasher,
     MessageInspector,
+    PasswordHasher,
     Resolver,
+    SecondFactor,
     SecretBox,
     UnitOfWork,
 )
@@ -48,6 +51,10 @@ class Deps:
     # Delivery isolation and hardening (issue 11): webhook URLs must reach public addresses
     resolver: Resolver | None = None
     webhook_allow_private: bool = False
+    # Operator console (issue 8): bootstrap sets argon2id and TOTP.
+    passwords: PasswordHasher | None = None
+    second_factor: SecondFactor | None = None
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     # Sent ledger and message checker (issue 9): keyed hashes of what was sent, and the adapter
     # that parses suspicious messages (bootstrap derives the key and builds the inspector).
     ledger_key: bytes = b"contactguard-sent-ledger"

@@ -20,6 +20,7 @@ from contactguard.domain.webhooks import (
 )
 from contactguard.errors import Conflict, FieldError, NotFound, ValidationFailed
 from contactguard.netpolicy import InvalidWebhookUrl, address_refusal, parse_webhook_url
+from contactguard.normalize import text_error
 from contactguard.ports import UnitOfWork
 from contactguard.services import audit
 from contactguard.services.deps import Deps
@@ -238,6 +239,8 @@ def _validate(url: str, events: list[str], description: str, deps: Deps
             kinds.append(kind)
     if len(description) > 200:
         errors.append(FieldError("description", "at most 200 characters", "invalid"))
+    elif bad_text := text_error(description.strip(), field="description"):
+        errors.append(bad_text)
     if errors:
         raise ValidationFailed(errors[0].message if len(errors) == 1 else
                                f"{len(errors)} fields are invalid", errors=errors)

@@ -9,8 +9,14 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from contactguard.adapters.db.console import (
+    ConsoleRepository,
+    LoginFailureRepository,
+    OperatorRepository,
+)
 from contactguard.adapters.db.delivery import DeliverabilityRepository, ReceiptRepository
 from contactguard.adapters.db.engine import SQLITE_WRITE
+from contactguard.adapters.db.errors import translate_db_error
 from contactguard.adapters.db.ledger import LedgerRepository
 from contactguard.adapters.db.outbox import OutboxRepository
 from contactguard.adapters.db.policy_repos import (
@@ -64,6 +70,10 @@ class SqlUnitOfWork:
     deliverability: DeliverabilityRepository
     receipts: ReceiptRepository
     web_sessions: WebSessionRepository
+    # Operator console (issue 8)
+    operators: OperatorRepository
+    login_failures: LoginFailureRepository
+    console: ConsoleRepository
     ledger: LedgerRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
@@ -110,6 +120,10 @@ class SqlUnitOfWork:
         self.deliverability = DeliverabilityRepository(conn)
         self.receipts = ReceiptRepository(conn)
         self.web_sessions = WebSessionRepository(conn)
+        # Operator console (issue 8)
+        self.operators = OperatorRepository(conn)
+        self.login_failures = LoginFailureRepository(conn)
+        self.console = ConsoleRepository(conn)
         self.ledger = LedgerRepository(conn)
         return self
 
@@ -126,6 +140,10 @@ class SqlUnitOfWork:
         finally:
             if self._write_lock is not None:
                 self._write_lock.__exit__(None, None, None)
+        if exc is not None:
+            translated = translate_db_error(exc)
+            if translated is not None:
+                raise translated from exc
 
     def commit(self) -> None:
         before, self._before = self._before, []

@@ -30,6 +30,7 @@ from contactguard.adapters.holidays import HolidayCalendars
 from contactguard.adapters.metrics import DeliveryMetricsCollector
 from contactguard.adapters.net import SystemResolver
 from contactguard.adapters.operator_auth import Argon2Passwords, TotpFactor
+from contactguard.adapters.phishing.inspector import MailInspector
 from contactguard.adapters.policy_file import read_policy_file
 from contactguard.adapters.templates import MessageRenderer
 from contactguard.config import Settings, create_file_once, load_settings
@@ -48,6 +49,7 @@ from contactguard.services.console import record_daily_figures
 from contactguard.services.delivery import Transports
 from contactguard.services.deps import Branding, Deps
 from contactguard.services.dev import store_captured_email
+from contactguard.services.ledger import purge_ledger
 from contactguard.services.operator_auth import purge_failures
 from contactguard.services.policy import PolicyStore
 from contactguard.services.protection import purge_contact_changes
@@ -139,6 +141,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     deps.login_throttle = LoginThrottle(
         per_email=settings.console_login_failures, per_ip=settings.console_login_ip_failures,
         window=timedelta(minutes=settings.console_login_window_minutes))
+    # Sent ledger and message checker (issue 9)
+    deps.ledger_key = hmac.new(settings.secret_key.encode(), b"contactguard sent ledger",
+                               hashlib.sha256).digest()
+    deps.inspector = build_inspector(settings)
     chosen = dict(senders or _senders(settings, write_uow, deps))
     chosen.setdefault(Channel.IN_APP, InAppSender())  # the message center: local in every mode
     # Delivery isolation and hardening (issue 11): webhook addresses are checked, then pinned
@@ -164,7 +170,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                 PeriodicJob("web-sessions-purge", 3600.0, partial(purge_sessions, deps)),
                 # Operator console (issue 8)
                 PeriodicJob("console-daily-figures", 600.0, partial(record_daily_figures, deps)),
-                PeriodicJob("login-failures-purge", 3600.0, partial(purge_failures, deps))]
+                PeriodicJob("login-failures-purge", 3600.0, partial(purge_failures, deps)),
+                PeriodicJob("sent-ledger-purge", 3600.0,
+                            partial(purge_ledger, deps,
+                                    retention_days=settings.ledger_retention_days))]
     runner = CampaignRunner(deps, batch=settings.campaign_batch)
     transports.gate = CampaignGate(deps)
     periodic.append(PeriodicJob("campaigns", settings.campaign_tick_seconds,
@@ -184,6 +193,22 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                                             periodic=periodic)
         container.worker.start()
     return container
+
+
+def build_inspector(settings: Settings) -> MailInspector:
+    """The message checker's adapter: the brand's names and domains, our DKIM keys."""
+    from email.utils import parseaddr
+
+    mail_domain = parseaddr(settings.mail_from_address)[1].rpartition("@")[2].lower()
+    names = [settings.platform_name, *_csv(settings.brand_aliases)]
+    domains = [*_csv(settings.brand_domains), mail_domain, settings.public_host]
+    return MailInspector(brand_names=names, brand_domains=[d for d in domains if d],
+                         dkim_domain=mail_domain, dkim_spec=settings.dkim_keys,
+                         dev_key_dir=settings.var_dir / "dkim" if settings.dev else None)
+
+
+def _csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def worker_name(role: str) -> str:

@@ -104,6 +104,15 @@ class Settings(BaseSettings):
     campaign_tick_seconds: float = Field(1.0, gt=0, le=60,
                                          description="How often workers look for campaign work.")
 
+    # --- Sent ledger and message checker (issue 9) ---
+    brand_aliases: str = Field(
+        "", description="Comma list of other names the platform goes by (e.g. 'Seller Central').")
+    brand_domains: str = Field(
+        "", description="Comma list of domains the platform sends from or links to (the "
+        "mail_from domain and public_url host are always included).")
+    ledger_retention_days: int = Field(400, ge=1, le=3650,
+                                       description="How long the sent ledger keeps a message.")
+
     @field_validator("public_url")
     @classmethod
     def _check_public_url(cls, value: str) -> str:
@@ -125,6 +134,12 @@ class Settings(BaseSettings):
     def public_host(self) -> str:
         """Host name sellers see in links and origin-bound SMS codes (``@host #123456``)."""
         return urlsplit(self.public_url).hostname or "localhost"
+
+    @property
+    def mail_from_address(self) -> str:
+        """The From of our emails (dev mode has a default, as the SMTP sender does)."""
+        return self.mail_from or (f"{self.platform_name} <no-reply@contactguard.localhost>"
+                                  if self.dev else "")
 
     @property
     def is_sqlite(self) -> bool:

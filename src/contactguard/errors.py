@@ -217,3 +217,29 @@ class ConcurrentWrite(Conflict):
 
     code = "concurrent-write"
     title = "Concurrent change"
+
+
+# --- Message checker (issue 9) ---------------------------------------------------------------
+
+
+class MessageUnparseable(ValidationFailed):
+    """The submitted input is not an email message (no header fields, empty, binary)."""
+
+    code = "message-unparseable"
+    title = "Not a readable message"
+
+
+class MessageTooLarge(PayloadTooLarge):
+    """A message to check is larger than the checker accepts (25 MB)."""
+
+    code = "message-too-large"
+    title = "Message too large"
+    status = 413
+
+
+class UnsupportedMediaType(ContactGuardError):
+    """The request body's Content-Type is not one the route takes."""
+
+    code = "unsupported-media-type"
+    title = "Unsupported media type"
+    status = 415

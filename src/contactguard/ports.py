@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from contactguard.domain.messages import Receipt, RenderedMessage, StoredMessage
+from contactguard.domain.phishing import DkimOutcome, DomainClass, ParsedMessage
 
 
 class Clock(Protocol):
@@ -77,6 +78,7 @@ class UnitOfWork(Protocol):
     login_failures: Any
     console: Any
     campaigns: Any
+    ledger: Any  # the sent ledger (issue 9)
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -138,3 +140,32 @@ class SecondFactor(Protocol):
         ...
 
     def code_at(self, secret: str, now: datetime) -> str: ...
+
+
+class MessageInspector(Protocol):
+    """What the message checker learns from outside the domain: MIME and HTML parsing, public
+    suffixes and look-alikes of the brand's domains, our own DKIM keys (adapters/phishing)."""
+
+    def parse_email(self, raw: bytes) -> ParsedMessage:
+        """Raises MessageUnparseable when ``raw`` is not an email message."""
+        ...
+
+    def parse_text(self, text: str) -> ParsedMessage: ...
+
+    def looks_like_raw(self, text: str) -> bool: ...
+
+    def signs_for_us(self, message: ParsedMessage) -> bool:
+        """Whether the message carries a DKIM signature in our signing domain."""
+        ...
+
+    def verify_dkim(self, raw: bytes) -> DkimOutcome: ...
+
+    def classify(self, host: str) -> DomainClass: ...
+
+    def registered(self, host: str) -> str: ...
+
+    def brand_mention(self, text: str) -> str | None: ...
+
+    def brand_in_display_name(self, name: str) -> str | None: ...
+
+    def hosts_in(self, text: str) -> list[str]: ...

@@ -124,3 +124,7 @@ class Receipt:
 
     provider: str
     provider_message_id: str | None = None
+    # For the sent ledger (issue 9): what the transport actually sent.
+    message_id: str | None = None  # the email's Message-ID
+    body_digest: str | None = None  # e.g. the DKIM body hash (bh=) of the email as sent
+    dkim_selectors: tuple[str, ...] = ()

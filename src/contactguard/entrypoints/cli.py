@@ -16,6 +16,7 @@ from contactguard.bootstrap import Container, bootstrap
 from contactguard.config import load_settings
 from contactguard.domain.audit import CLI
 from contactguard.entrypoints import campaign_cli, console_cli, policy_cli
+from contactguard.entrypoints.checker_cli import check_message_command
 from contactguard.entrypoints.worker_cli import dkim_app, worker
 from contactguard.errors import ContactGuardError
 
@@ -32,6 +33,7 @@ console_cli.register(app)  # operators of the console
 campaign_cli.register(app)  # campaigns (issue 8)
 app.command()(worker)
 app.add_typer(dkim_app, name="dkim")
+app.command("check-message")(check_message_command)  # the message checker (issue 9)
 
 out = Console()
 err = Console(stderr=True)

@@ -14,10 +14,17 @@ from typing import Any
 
 from contactguard.domain.contacts import Channel, mask_email, mask_phone
 from contactguard.domain.delivery import RetryPolicy
-from contactguard.domain.messages import Lane, MessageStatus, Receipt, StoredMessage
+from contactguard.domain.messages import (
+    Lane,
+    MessageStatus,
+    Receipt,
+    RenderedMessage,
+    StoredMessage,
+)
 from contactguard.errors import HandoverRefused, PermanentDeliveryError, TransientDeliveryError
 from contactguard.ports import DeliveryMetrics, Renderer, Sender
 from contactguard.services.deps import Deps
+from contactguard.services.ledger import record_sent
 
 log = logging.getLogger("contactguard.delivery")
 
@@ -198,7 +205,7 @@ def _deliver_one(deps: Deps, transports: Transports, owner: str, message: Stored
     receipt = answer if isinstance(answer, Receipt) else Receipt(
         sender.name, answer if isinstance(answer, str) else None)
     _finish(deps, transports, message, owner, MessageStatus.SENT, receipt=receipt,
-            error=POSSIBLE_DUPLICATE if resend else None)
+            error=POSSIBLE_DUPLICATE if resend else None, rendered=rendered)
     return "resent" if resend else "sent"
 
 
@@ -244,7 +251,7 @@ def _hand_over(deps: Deps, message_id: int, owner: str) -> None:
 def _finish(deps: Deps, transports: Transports, message: StoredMessage, owner: str,
             status: MessageStatus, *, error: str | None = None, sender: Sender | None = None,
             receipt: Receipt | None = None, undeliverable: bool = False,
-            outcome: str | None = None) -> None:
+            outcome: str | None = None, rendered: RenderedMessage | None = None) -> None:
     provider = receipt.provider if receipt else (sender.name if sender else None)
     now = deps.clock.now()
     with deps.uow() as uow:
@@ -256,6 +263,8 @@ def _finish(deps: Deps, transports: Transports, message: StoredMessage, owner: s
             uow.deliverability.mark(account_id=message.account_id, recipient=message.recipient,
                                     channel=message.channel, reason=error or "undeliverable",
                                     now=now)
+        if owned and status is MessageStatus.SENT:  # the sent ledger (issue 9), same transaction
+            record_sent(uow, deps, message, rendered, receipt, now)
         uow.commit()
     latency = (now - message.created_at).total_seconds() if status is MessageStatus.SENT else None
     _count(transports, message, provider or "none", outcome or status.value, latency)

@@ -13,6 +13,7 @@ from contactguard.domain.operators import LoginThrottle
 from contactguard.ports import (
     Clock,
     CodeHasher,
+    MessageInspector,
     PasswordHasher,
     Renderer,
     Resolver,
@@ -60,6 +61,10 @@ class Deps:
     # the message renderer (campaign previews render sample messages).
     calendars: Callable[[str], HolidayCalendar] = field(default=lambda _country: WeekendCalendar())
     renderer: Renderer | None = None
+    # Sent ledger and message checker (issue 9): keyed hashes of what was sent, and the adapter
+    # that parses suspicious messages (bootstrap derives the key and builds the inspector).
+    ledger_key: bytes = b"contactguard-sent-ledger"
+    inspector: MessageInspector | None = None
 
     @property
     def policy(self) -> Policy:

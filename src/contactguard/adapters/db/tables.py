@@ -382,6 +382,32 @@ def never_reuse_ids(table: Table, connection: Any, **_: Any) -> None:
 
 # --- Sent ledger and message checker (issue 9; migration 0006) ------------------------------
 
+# Every message sent (email, SMS, voice, in-app; not webhooks), recorded in the transaction
+# that marks it sent. Keyed hashes only (see domain/ledger.py): no body, no code.
+sent_ledger = Table(
+    "sent_ledger",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("outbox_id", BigInteger),
+    Column("reference", String(16), nullable=False),
+    Column("message_id", String(255)),
+    Column("account_id", BigId, ForeignKey("accounts.id", ondelete="SET NULL")),
+    Column("channel", String(16), nullable=False),
+    Column("kind", String(48), nullable=False),
+    Column("recipient_masked", String(320), nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=False),
+    Column("body_hash", String(64)),
+    Column("text_key", String(64)),
+    Column("shingles", Text, nullable=False),
+    Column("links", JSON, nullable=False),
+    Column("dkim_selectors", JSON, nullable=False),
+    Index("ix_sent_ledger_reference", "reference"),
+    Index("ix_sent_ledger_message_id", "message_id"),
+    Index("ix_sent_ledger_text_key", "text_key"),
+    Index("ix_sent_ledger_sent_at", "sent_at"),
+    sqlite_autoincrement=True,
+)
+
 # --- Campaigns (issue 8; migration 0007) ----------------------------------------------------
 
 # A campaign: who is told (audience), what is required (contacts) by when (effective_at),

@@ -18,6 +18,7 @@ from contactguard.adapters.db.console import (
 from contactguard.adapters.db.delivery import DeliverabilityRepository, ReceiptRepository
 from contactguard.adapters.db.engine import SQLITE_WRITE
 from contactguard.adapters.db.errors import translate_db_error
+from contactguard.adapters.db.ledger import LedgerRepository
 from contactguard.adapters.db.outbox import OutboxRepository
 from contactguard.adapters.db.policy_repos import (
     AuditRepository,
@@ -75,6 +76,7 @@ class SqlUnitOfWork:
     login_failures: LoginFailureRepository
     console: ConsoleRepository
     campaigns: CampaignRepository
+    ledger: LedgerRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
                  on_outbox: Callable[[frozenset[str]], None] | None = None,
@@ -125,6 +127,7 @@ class SqlUnitOfWork:
         self.login_failures = LoginFailureRepository(conn)
         self.console = ConsoleRepository(conn)
         self.campaigns = CampaignRepository(conn)
+        self.ledger = LedgerRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -136,6 +136,12 @@ class DkimSigner:
         return b"".join(signatures) + message
 
 
+def body_hash(message: bytes) -> str:
+    """The DKIM body hash (``bh=``, relaxed, SHA-256) of a message built with CRLF endings."""
+    body = message.partition(b"\r\n\r\n")[2]
+    return base64.b64encode(hashlib.sha256(_relaxed_body(body)).digest()).decode()
+
+
 def _parse_headers(head: bytes) -> list[tuple[bytes, bytes]]:
     """Header fields as (name, raw value with folding), in order."""
     fields: list[tuple[bytes, bytes]] = []

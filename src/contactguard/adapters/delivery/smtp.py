@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import idna
 
-from contactguard.adapters.delivery.dkim import DkimSigner
+from contactguard.adapters.delivery.dkim import DkimSigner, body_hash
 from contactguard.adapters.delivery.mime import build_email, message_id
 from contactguard.domain.messages import Receipt, RenderedMessage
 from contactguard.errors import ConfigurationError, PermanentDeliveryError, TransientDeliveryError
@@ -145,7 +145,9 @@ class SmtpSender:
         except BaseException:
             self._drop()  # whatever happened mid-transaction, the next message starts clean
             raise
-        return Receipt(self.name, ident)
+        return Receipt(self.name, ident, message_id=ident, body_digest=body_hash(raw),
+                       dkim_selectors=tuple(k.selector for k in self._signer.keys)
+                       if self._signer else ())
 
     def close(self) -> None:
         """End every thread's session politely (QUIT), so the server logs no lost connection."""

@@ -1,0 +1,1 @@
+"""Facts about a suspicious message: MIME and HTML parsing, domains, our own DKIM keys."""

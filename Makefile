@@ -27,9 +27,9 @@ test: $(STAMP)
 # Seller Center strings: extract from the templates and update the catalogs (then translate).
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -o src/contactguard/locale/web.pot --no-location \
-		--sort-output --project ContactGuard -k _ -k ngettext:1,2 .
+		--sort-output --project ContactGuard -k _ -k N_ -k ngettext:1,2 .
 	$(BIN)/pybabel update -i src/contactguard/locale/web.pot -d src/contactguard/locale -D web \
-		--no-fuzzy-matching --width 100
+		--no-fuzzy-matching --ignore-obsolete --width 100
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

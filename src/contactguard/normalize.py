@@ -54,10 +54,12 @@ def parse_phone(
     try:
         number = phonenumbers.parse(text, default_region.upper())
     except phonenumbers.NumberParseException:
-        _fail(field, f"'{_preview(text)}' is not a phone number", "invalid_phone")
+        _fail(field, f"'{_preview(text)}' is not a phone number", "invalid_phone",
+              value=_preview(text))
     if not phonenumbers.is_valid_number(number):
         region = phonenumbers.region_code_for_number(number) or default_region
-        _fail(field, f"'{_preview(text)}' is not a valid number for region {region}", "invalid_phone")
+        _fail(field, f"'{_preview(text)}' is not a valid number for region {region}", "invalid_phone",
+              value=_preview(text), region=region)
     line_type = _LINE_TYPES.get(phonenumbers.number_type(number), LineType.UNKNOWN)
     if line_type in REFUSED_LINE_TYPES:
         _fail(field, REFUSED_LINE_TYPES[line_type], line_type.value)
@@ -79,8 +81,25 @@ def normalize_email(raw: str, *, field: str, check_deliverability: bool = False)
     try:
         result = validate_email(text, check_deliverability=check_deliverability)
     except EmailNotValidError as exc:
-        _fail(field, str(exc), "invalid_email")
+        _fail(field, str(exc), "invalid_email", value=_preview(text), reason=_email_reason(str(exc)))
     return str(result.normalized)
+
+
+#: email-validator's message -> a short reason pages can word in any language.
+_EMAIL_REASONS = (
+    ("must have an @-sign", "no_at_sign"),
+    ("something before the @-sign", "missing_local_part"),
+    ("something after the @-sign", "missing_domain"),
+    ("characters before the @-sign", "local_part_characters"),
+    ("after the @-sign contains invalid characters", "domain_characters"),
+    ("should have a period", "domain_without_period"),
+    ("special-use or reserved", "reserved_domain"),
+    ("too long", "too_long"),
+)
+
+
+def _email_reason(message: str) -> str:
+    return next((reason for text, reason in _EMAIL_REASONS if text in message), "syntax")
 
 
 def normalize_recipient(raw: str) -> str:
@@ -96,8 +115,9 @@ def _preview(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _fail(field: str, message: str, code: str) -> NoReturn:
-    raise ValidationFailed(message, errors=[FieldError(field=field, message=message, code=code)])
+def _fail(field: str, message: str, code: str, **params: str) -> NoReturn:
+    raise ValidationFailed(message, errors=[FieldError(field=field, message=message, code=code,
+                                                       params=params or None)])
 
 
 @lru_cache(maxsize=1)

@@ -106,9 +106,11 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
-@pytest.fixture
-def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport=PHONE, locale="en-US")
+def watched_page(browser, *, viewport: dict[str, int] = PHONE,  # type: ignore[no-untyped-def]
+                 locale: str = "en-US") -> tuple[object, list[str]]:
+    """A page in a new context, and the list its CSP violations, script errors and missing
+    assets are collected in (the caller asserts it stays empty)."""
+    context = browser.new_context(viewport=viewport, locale=locale)
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors: list[str] = []
@@ -122,8 +124,14 @@ def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
             if "/static/" in r.url and r.status >= 400 else None)
+    return page, errors
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    page, errors = watched_page(browser)
     yield page
-    context.close()
+    page.context.close()
     # A CSP violation, a script error or a missing asset: the pages must have none.
     assert not errors, errors
 

@@ -84,7 +84,7 @@ def test_every_open_requirement_shows_its_deadline_and_what_is_at_stake(
     assert page.count("Deadline: April 1, 2026") == 2
     assert "If it is not verified by April 1, 2026, your account leaves the account health " \
            "assurance program" in page
-    assert "We ask so that we can reach you at once" in page
+    assert "We ask you to verify your emergency contacts so that we can reach you at once" in page
     assert "Your account is not covered by account health assurance." in page
     assert "Verify your emergency phone by April 1, 2026." in page
 
@@ -478,6 +478,4 @@ def test_the_api_docs_load_nothing_from_a_cdn(client: TestClient) -> None:
         "https://sellers.acme.test", "")
     for url in sources:
         assert client.get(url).status_code == 200, url
-    redoc = client.get("/redoc")
-    assert redoc.status_code == 200 and "fonts.googleapis" not in redoc.text
-    assert all(s.startswith("/") for s in re.findall(r'src="([^"]+)"', redoc.text))
+    assert client.get("/redoc").status_code == 404  # off: its bundle loads a logo from a CDN

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import anyio
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -86,13 +86,14 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
     return app
 
 
-#: Swagger UI and ReDoc files, shipped by the fastapi-offline package: /docs works offline.
+#: Swagger UI's files, shipped by the fastapi-offline package: /docs works offline.
 DOCS_ASSETS = "/docs/assets"
 
 
 def _install_docs(app: FastAPI) -> None:
-    """``/docs`` (Swagger UI) and ``/redoc`` with their scripts and styles served by this
-    server: nothing is loaded from a CDN, so the docs work on a machine without internet."""
+    """``/docs`` (Swagger UI) with its script and styles served by this server: nothing is
+    loaded from a CDN, so the docs work on a machine without internet. (ReDoc is off: its
+    bundle fetches its logo from a CDN.)"""
     assets = Path(str(resources.files("fastapi_offline").joinpath("static")))
     app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
 
@@ -103,13 +104,6 @@ def _install_docs(app: FastAPI) -> None:
             swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
             swagger_favicon_url="/static/web/favicon.svg")
-
-    @app.get("/redoc", include_in_schema=False)
-    async def redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url="/openapi.json", title="ContactGuard API",
-                              redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
-                              redoc_favicon_url="/static/web/favicon.svg",
-                              with_google_fonts=False)
 
 
 _INDEX = """<!doctype html><html lang="en"><head><meta charset="utf-8">

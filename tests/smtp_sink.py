@@ -36,6 +36,11 @@ class SinkHandler:
     delay: float = 0.0
     in_rcpt: set[int | None] = field(default_factory=set)  # client ports waiting in RCPT
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Hold the reply to the final "." of the next message (recorded as received) until
+    # ``release`` is set: the client is past its hand-over point, waiting for the answer.
+    hold_next: bool = False
+    holding: int | None = None  # client port of the message being held
+    release: threading.Event = field(default_factory=threading.Event)
 
     def waiting_in_rcpt(self) -> set[int | None]:
         with self.lock:
@@ -60,15 +65,21 @@ class SinkHandler:
         with self.lock:
             for rcpt in envelope.rcpt_tos:
                 self.received.append(Received(rcpt, bytes(envelope.original_content)))
+            hold, self.hold_next = self.hold_next, False
+            if hold:
+                self.holding = session.peer[1] if session.peer else None
+        while hold and not self.release.is_set():
+            await asyncio.sleep(0.02)
         return "250 OK queued"
 
 
 class SmtpSink:
     """Start, stop and restart (on the same port) a recording SMTP server."""
 
-    def __init__(self, handler: SinkHandler | None = None) -> None:
+    def __init__(self, handler: SinkHandler | None = None, *, smtputf8: bool = False) -> None:
         self.handler = handler or SinkHandler()
         self.port = free_loopback_port()
+        self.smtputf8 = smtputf8
         self._controller: Controller | None = None
 
     @property
@@ -76,7 +87,8 @@ class SmtpSink:
         return f"smtp://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                      enable_SMTPUTF8=self.smtputf8)
         self._controller.start()
 
     def stop(self) -> None:

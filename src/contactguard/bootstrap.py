@@ -27,21 +27,26 @@ from contactguard.adapters.delivery.in_app import InAppSender
 from contactguard.adapters.delivery.providers import build_senders, callback_validator
 from contactguard.adapters.delivery.webhook import WebhookSender
 from contactguard.adapters.metrics import DeliveryMetricsCollector
+from contactguard.adapters.net import SystemResolver
+from contactguard.adapters.operator_auth import Argon2Passwords, TotpFactor
 from contactguard.adapters.policy_file import read_policy_file
 from contactguard.adapters.templates import MessageRenderer
-from contactguard.config import Settings, load_settings
+from contactguard.config import Settings, create_file_once, load_settings
 from contactguard.domain.compliance import Policy
 from contactguard.domain.contacts import Channel
 from contactguard.domain.delivery import RetryPolicy
+from contactguard.domain.operators import LoginThrottle
 from contactguard.domain.webhooks import WEBHOOK_RETRY
 from contactguard.logs import configure_logging
-from contactguard.ports import Clock, Sender
+from contactguard.ports import Clock, Resolver, Sender
 from contactguard.services import webhooks
 from contactguard.services.apikeys import ApiKeyAuthenticator
 from contactguard.services.compliance import refresh_due_states
+from contactguard.services.console import record_daily_figures
 from contactguard.services.delivery import Transports
 from contactguard.services.deps import Branding, Deps
 from contactguard.services.dev import store_captured_email
+from contactguard.services.operator_auth import purge_failures
 from contactguard.services.policy import PolicyStore
 from contactguard.services.protection import purge_contact_changes
 from contactguard.services.web_sessions import purge_sessions
@@ -67,9 +72,10 @@ class Container:
     #: Jobs any worker process runs on a timer (the in-process worker, `contactguard worker`).
     periodic_jobs: list[PeriodicJob] = field(default_factory=list)
 
-    def wake_worker(self) -> None:
+    def wake_worker(self, lanes: frozenset[str] | None = None) -> None:
+        """Wake the in-process worker's threads of ``lanes`` (default: every lane)."""
         if self.worker is not None:
-            self.worker.wake()
+            self.worker.wake(lanes)
 
     def close(self) -> None:
         if self.worker is not None:
@@ -78,16 +84,19 @@ class Container:
             close = getattr(sender, "close", None)
             if close is not None:
                 close()
+        resolver_close = getattr(self.deps.resolver, "close", None)
+        if resolver_close is not None:
+            resolver_close()
         self.engine.dispose()
 
 
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
               senders: dict[Channel, Sender] | None = None, start_worker: bool | None = None,
-              configure_logs: bool = False) -> Container:
+              configure_logs: bool = False, resolver: Resolver | None = None) -> Container:
     """Build a container from ``settings`` (default: the environment).
 
     ``senders`` replaces the transports (tests pass fakes); ``start_worker`` overrides whether
-    an in-process outbox worker thread runs.
+    an in-process outbox worker thread runs; ``resolver`` replaces DNS (tests).
     """
     settings = settings or load_settings()
     if configure_logs:
@@ -96,9 +105,9 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     clock = clock or SystemClock()
     container_ref: list[Container] = []
 
-    def on_outbox() -> None:
+    def on_outbox(lanes: frozenset[str]) -> None:
         if container_ref:
-            container_ref[0].wake_worker()
+            container_ref[0].wake_worker(lanes)
 
     write_lock = threading.RLock() if settings.is_sqlite else None
 
@@ -123,10 +132,20 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     deps.policy_source = PolicyStore(deps.reader, _file_policy(settings))
     deps.audit_key = hmac.new(settings.secret_key.encode(), b"contactguard audit chain",
                               hashlib.sha256).digest()
+    # Operator console (issue 8)
+    deps.passwords = Argon2Passwords()
+    deps.second_factor = TotpFactor(f"{settings.platform_name} console")
+    deps.login_throttle = LoginThrottle(
+        per_email=settings.console_login_failures, per_ip=settings.console_login_ip_failures,
+        window=timedelta(minutes=settings.console_login_window_minutes))
     chosen = dict(senders or _senders(settings, write_uow, deps))
     chosen.setdefault(Channel.IN_APP, InAppSender())  # the message center: local in every mode
+    # Delivery isolation and hardening (issue 11): webhook addresses are checked, then pinned
+    deps.resolver = resolver or SystemResolver()
+    deps.webhook_allow_private = settings.webhook_allow_private
     chosen.setdefault(Channel.WEBHOOK, WebhookSender(
-        write_uow, deps.box, timeout=settings.webhook_timeout_seconds))
+        write_uow, deps.box, resolver=deps.resolver, timeout=settings.webhook_timeout_seconds,
+        allow_private=settings.webhook_allow_private))
     metrics = DeliveryMetricsCollector()
     transports = Transports(senders=chosen, renderer=MessageRenderer(), metrics=metrics,
                             retry=RetryPolicy(max_attempts=16),  # ~45 min of outage
@@ -137,7 +156,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                             partial(refresh_due_states, deps)),
                 PeriodicJob("contact-changes-purge", 3600.0,
                             partial(purge_contact_changes, deps)),
-                PeriodicJob("web-sessions-purge", 3600.0, partial(purge_sessions, deps))]
+                PeriodicJob("web-sessions-purge", 3600.0, partial(purge_sessions, deps)),
+                # Operator console (issue 8)
+                PeriodicJob("console-daily-figures", 600.0, partial(record_daily_figures, deps)),
+                PeriodicJob("login-failures-purge", 3600.0, partial(purge_failures, deps))]
     container = Container(settings=settings, engine=engine, deps=deps, transports=transports,
                           authenticator=ApiKeyAuthenticator(deps), periodic_jobs=periodic)
     container.extras["metrics"] = metrics
@@ -200,8 +222,11 @@ def _dev_dkim_keys(folder: Path) -> str:
     specs = []
     for selector, algorithm in (("dev-ed25519", "ed25519"), ("dev-rsa", "rsa")):
         path = folder / f"{selector}.pem"
-        if not path.exists():
-            write_key(generate_key(algorithm, selector), path)
+        if not path.exists():  # written aside and linked: processes starting together agree
+            aside = folder / f".{selector}.{os.getpid()}.pem"
+            write_key(generate_key(algorithm, selector), aside)
+            create_file_once(path, aside.read_bytes())
+            aside.unlink()
         specs.append(f"{selector}={path}")
     return ",".join(specs)
 

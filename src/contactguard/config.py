@@ -6,6 +6,7 @@ composition root (``bootstrap``) asks for one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -71,6 +72,32 @@ class Settings(BaseSettings):
     worker_lease_seconds: float = Field(60.0, gt=0, description="Claim lease; renewed on long batches.")
     worker_poll_seconds: float = Field(1.0, gt=0, description="Idle wait between polls.")
     dev_smtp: bool = Field(True, description="Dev mode without SMTP_URL: run an embedded SMTP server.")
+    # --- Delivery isolation and hardening (issue 11) ---
+    worker_code_threads: int = Field(
+        2, ge=1, le=16, description="Threads per worker process that deliver only one-time codes.")
+    worker_code_batch: int = Field(
+        1, ge=1, le=50, description="Codes a code-lane thread claims at a time.")
+    worker_webhook_threads: int = Field(
+        2, ge=1, le=32, description="Threads per worker process that deliver only webhooks.")
+    webhook_allow_private: bool = Field(
+        False, description="Allow webhook URLs on private, loopback or link-local addresses "
+        "(development only).")
+    # --- Operator console (issue 8) ---
+    console_session_hours: int = Field(8, ge=1, le=24, description="How long a console session lasts.")
+    console_login_failures: int = Field(
+        5, ge=1, le=100, description="Failed console sign-ins per email within the window.")
+    console_login_ip_failures: int = Field(
+        20, ge=1, le=10000, description="Failed console sign-ins per client address within the window.")
+    console_login_window_minutes: int = Field(
+        15, ge=1, le=1440, description="The console sign-in throttle's window (and lockout).")
+
+    # --- API hardening (issue 11): request body limits ---
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body in bytes (JSON and other bodies); "
+        "the routes of guard.LARGE_BODY_ROUTES take more (25 MiB).")
+    max_form_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest urlencoded form body in bytes (Seller Center, "
+        "console and provider callbacks).")
 
     @field_validator("public_url")
     @classmethod
@@ -135,9 +162,23 @@ def _dev_secret_key(var_dir: Path) -> str:
     path = var_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
+    return create_file_once(path, (secrets.token_urlsafe(48) + "\n").encode()).decode().strip()
+
+
+def create_file_once(path: Path, content: bytes) -> bytes:
+    """Write ``path`` (mode 0600) unless it exists; returns what the file holds.
+
+    Safe when several processes start at once: the file appears complete or not at all
+    (written aside, then hard-linked into place), and the first writer wins.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        with contextlib.suppress(FileExistsError):  # another process was first: use its file
+            os.link(aside, path)
+    finally:
+        aside.unlink()
+    return path.read_bytes()

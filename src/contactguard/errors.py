@@ -180,3 +180,51 @@ class TooManyContactChanges(RateLimited):
                  limit: int = 0) -> None:
         super().__init__(detail, retry_at=retry_at, retry_after_seconds=retry_after_seconds)
         self.limit = limit
+
+
+# --- Operator console (issue 8) ---
+
+
+class Forbidden(ContactGuardError):
+    """The signed-in operator's role does not allow this action."""
+
+    code = "forbidden"
+    title = "Not allowed for your role"
+    status = 403
+
+
+class SignInFailed(Unauthorized):
+    """Wrong email, password or code; the detail never says which (nor whether the email exists)."""
+
+    code = "sign-in-failed"
+    title = "Sign-in failed"
+
+
+class SignInThrottled(RateLimited):
+    """Too many failed sign-ins for this email or from this address: wait, then try again."""
+
+    code = "sign-in-throttled"
+    title = "Too many sign-in attempts"
+# --- API hardening (issue 11): request limits, values the database cannot store, races ---
+
+
+class PayloadTooLarge(ContactGuardError):
+    """The request body is larger than this route accepts."""
+
+    code = "payload-too-large"
+    title = "Request body too large"
+    status = 413
+
+
+class InvalidValue(ValidationFailed):
+    """A value the database cannot store (e.g. a NUL character, a number out of range)."""
+
+    code = "invalid-value"
+    title = "Value cannot be stored"
+
+
+class ConcurrentWrite(Conflict):
+    """Another request created the same record at the same moment; retrying succeeds."""
+
+    code = "concurrent-write"
+    title = "Concurrent change"

@@ -5,18 +5,26 @@ Raises ValidationFailed with a field-level error naming ``field``.
 
 from __future__ import annotations
 
+import unicodedata
 import zoneinfo
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import NoReturn
 
+import idna
 import phonenumbers
 from babel import Locale, UnknownLocaleError
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import PhoneNumberType
 
 from contactguard.domain.contacts import PHONE_CHANNELS, REFUSED_LINE_TYPES, LineType
+from contactguard.domain.text import (
+    CONTROL_CHARACTERS,
+    control_characters_message,
+    describe_character,
+    unsafe_character,
+)
 from contactguard.errors import FieldError, ValidationFailed
 
 _LINE_TYPES = {
@@ -74,7 +82,13 @@ def parse_phone(
 
 
 def normalize_email(raw: str, *, field: str, check_deliverability: bool = False) -> str:
-    """Normalize an address (lower-case domain, IDNA, Unicode NFC); never looks up DNS unless asked."""
+    """Normalize an address (lower-case domain, IDNA, Unicode NFC); never looks up DNS unless asked.
+
+    Internationalized addresses are accepted: a domain in another script is kept in Unicode
+    (sent in its ASCII form), a non-ASCII local part is kept too (it needs a mail server
+    with SMTPUTF8). A look-alike domain (see :func:`domain_warnings`) is stored in its ASCII
+    (punycode) form, so it never shows as the domain it imitates.
+    """
     text = raw.strip()
     if not text or len(text) > MAX_RAW_LENGTH:
         _fail(field, "enter an email address, e.g. name@example.com", "required")
@@ -82,8 +96,72 @@ def normalize_email(raw: str, *, field: str, check_deliverability: bool = False)
         result = validate_email(text, check_deliverability=check_deliverability)
     except EmailNotValidError as exc:
         _fail(field, str(exc), "invalid_email", value=_preview(text), reason=_email_reason(str(exc)))
+    if domain_warnings(result.domain):
+        return f"{result.local_part}@{result.ascii_domain}"
     return str(result.normalized)
 
+
+#: A domain label mixes writing systems (e.g. Latin with one Cyrillic letter).
+MIXED_SCRIPTS = "mixed_scripts"
+#: A non-ASCII label made only of letters that look like ASCII ones (``ape`` in Cyrillic).
+IMITATES_ASCII = "imitates_ascii"
+# Script mixes that are normal in one language (UTS #39 "highly restrictive").
+_USUAL_MIXES = (frozenset({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}),
+                frozenset({"LATIN", "HAN", "BOPOMOFO"}), frozenset({"LATIN", "HAN", "HANGUL"}))
+_NOT_A_SCRIPT = frozenset({"COMMON", "INHERITED"})
+
+
+@lru_cache(maxsize=4096)
+def domain_warnings(domain: str) -> tuple[str, ...]:
+    """Why an email domain may imitate another one: ``mixed_scripts``, ``imitates_ascii``.
+
+    Plain ASCII domains get none (look-alikes such as ``paypa1.com`` are the message
+    checker's business); each label of an internationalized one (Unicode or ``xn--``) is
+    checked with the Unicode confusables data (``confusable-homoglyphs``).
+    """
+    if domain.isascii() and "xn--" not in domain.lower():
+        return ()
+    from confusable_homoglyphs import categories  # loads its data on first use
+
+    found: set[str] = set()
+    for label in (_unicode_label(part) for part in domain.split(".")):
+        if label.isascii():
+            continue
+        scripts = {categories.alias(ch) for ch in label} - _NOT_A_SCRIPT
+        if len(scripts) > 1 and not any(scripts <= usual for usual in _USUAL_MIXES):
+            found.add(MIXED_SCRIPTS)
+        if _imitates_ascii(label):
+            found.add(IMITATES_ASCII)
+    return tuple(sorted(found))
+
+
+def email_warnings(address: str) -> tuple[str, ...]:
+    """:func:`domain_warnings` of an address's domain."""
+    return domain_warnings(address.rpartition("@")[2])
+
+
+def _unicode_label(label: str) -> str:
+    if not label.lower().startswith("xn--"):
+        return label
+    try:
+        return str(idna.decode(label))
+    except (idna.IDNAError, UnicodeError):
+        try:
+            return label[4:].encode("ascii").decode("punycode")
+        except UnicodeError:
+            return label
+
+
+def _imitates_ascii(label: str) -> bool:
+    """True when every character of ``label`` is ASCII or confusable with an ASCII letter/digit."""
+    from confusable_homoglyphs.confusables import confusables_data
+
+    for ch in unicodedata.normalize("NFD", label):
+        if ch.isascii():
+            continue
+        if not any(h["c"].isascii() and h["c"].isalnum() for h in confusables_data.get(ch, ())):
+            return False
+    return True
 
 #: email-validator's message -> a short reason pages can word in any language.
 _EMAIL_REASONS = (
@@ -109,6 +187,29 @@ def normalize_recipient(raw: str) -> str:
         local, _, domain = text.rpartition("@")
         return f"{local}@{domain.lower()}"
     return "+" + "".join(ch for ch in text if ch.isdigit()) if text else text
+
+
+def text_error(value: str, *, field: str) -> FieldError | None:
+    """The field error of a text that may not be shown in messages or pages, else None.
+
+    Every free-text field that reaches a message, a page or the log (account name, webhook
+    description, security phrase, API key name, ...) goes through this check: control
+    characters (CR/LF, NUL...), bidi overrides/isolates/embeddings and other invisible format
+    characters are refused with the code ``control_characters``.
+    """
+    found = unsafe_character(value)
+    if found is None:
+        return None
+    return FieldError(field, control_characters_message(found), CONTROL_CHARACTERS,
+                      params={"character": describe_character(found)})
+
+
+def check_text(value: str, *, field: str) -> str:
+    """``value`` if :func:`text_error` finds nothing. Raises ValidationFailed."""
+    error = text_error(value, field=field)
+    if error is not None:
+        raise ValidationFailed(f"{field}: {error.message}", errors=[error])
+    return value
 
 
 def _preview(text: str) -> str:

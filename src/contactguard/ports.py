@@ -72,6 +72,10 @@ class UnitOfWork(Protocol):
     deliverability: Any
     receipts: Any
     web_sessions: Any
+    # Operator console (issue 8)
+    operators: Any
+    login_failures: Any
+    console: Any
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -96,3 +100,40 @@ class DeliveryMetrics(Protocol):
 
 class Renderer(Protocol):
     def render(self, message: StoredMessage) -> RenderedMessage: ...
+
+
+class Resolver(Protocol):
+    """Looks up the addresses of a host name (webhook deliveries check them before connecting)."""
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        """IP addresses of ``host``, as text. Raises LookupError when there are none."""
+        ...
+# --- Operator console (issue 8) ---
+
+
+class PasswordHasher(Protocol):
+    """Operator passwords (argon2id)."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        """Constant-time check; with ``stored_hash`` None it costs the same and returns False."""
+        ...
+
+    def needs_rehash(self, stored_hash: str) -> bool: ...
+
+
+class SecondFactor(Protocol):
+    """TOTP (RFC 6238): secrets, the otpauth URI for the QR code, and matching a code."""
+
+    issuer: str
+
+    def new_secret(self) -> str: ...
+
+    def provisioning_uri(self, secret: str, account: str) -> str: ...
+
+    def match(self, secret: str, code: str, now: datetime) -> int | None:
+        """The time step the code belongs to, or None."""
+        ...
+
+    def code_at(self, secret: str, now: datetime) -> str: ...

@@ -1,13 +1,19 @@
-"""An outbox worker thread inside the web process (SQLite and dev mode)."""
+"""Outbox delivery threads: inside the web process (SQLite, dev mode) and `contactguard worker`.
+
+Every lane (``domain.messages.Lane``) has threads of its own that claim only that lane, so a
+slow webhook endpoint, a large campaign or a run of retries never delays a one-time code:
+codes are claimed by code-lane threads, a few at a time, and nothing else runs there.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from contactguard.domain.messages import Lane
 from contactguard.services.delivery import Transports, deliver_due
 from contactguard.services.deps import Deps
 
@@ -23,59 +29,97 @@ class PeriodicJob:
     run: Callable[[], object]
 
 
+@dataclass(frozen=True, slots=True)
+class LanePlan:
+    """How many threads claim a lane, and how many messages each claims at a time."""
+
+    threads: int
+    batch: int
+
+
+#: The longest an idle code-lane thread of `contactguard worker` waits before looking again.
+CODE_POLL_SECONDS = 0.25
+
+#: The in-process worker: one thread per lane; codes are claimed one at a time.
+INPROCESS_LANES: Mapping[Lane, LanePlan] = {
+    Lane.CODE: LanePlan(threads=1, batch=1),
+    Lane.DEFAULT: LanePlan(threads=1, batch=50),
+    Lane.WEBHOOK: LanePlan(threads=1, batch=10),
+}
+
+
+def _run_jobs(jobs: list[PeriodicJob], next_run: dict[str, float]) -> None:
+    for job in jobs:
+        if next_run.get(job.name, 0.0) > time.monotonic():
+            continue
+        next_run[job.name] = time.monotonic() + job.interval
+        try:
+            job.run()
+        except Exception:
+            log.exception("periodic job %s failed; it runs again later", job.name)
+
+
 class BackgroundWorker:
-    """Delivers due outbox messages; woken right after a commit that queued one."""
+    """Delivers due outbox messages from threads of the web process, one set per lane; a lane's
+    threads are woken right after a commit that queued a message in it."""
 
     def __init__(self, deps: Deps, transports: Transports, *, owner: str,
-                 idle_seconds: float = 1.0, periodic: list[PeriodicJob] | None = None) -> None:
+                 idle_seconds: float = 1.0, periodic: list[PeriodicJob] | None = None,
+                 lanes: Mapping[Lane, LanePlan] = INPROCESS_LANES) -> None:
         self._deps = deps
         self._transports = transports
         self._owner = owner
         self._idle = idle_seconds
-        self._wake = threading.Event()
         self._stop = threading.Event()
         self._periodic = list(periodic or [])
-        self._next_run = {job.name: 0.0 for job in self._periodic}
-        self._thread = threading.Thread(target=self._run, name="outbox-worker", daemon=True)
+        self._next_run: dict[str, float] = {}
+        self._wake = {lane: threading.Event() for lane in lanes}
+        self._threads = [
+            threading.Thread(target=self._run,
+                             args=(lane, plan.batch, f"{owner}:{lane.value}{i}",
+                                   lane is Lane.DEFAULT and i == 0),
+                             name=f"outbox-{lane.value}-{i}", daemon=True)
+            for lane, plan in lanes.items() for i in range(plan.threads)]
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
-    def wake(self) -> None:
-        self._wake.set()
+    def wake(self, lanes: Iterable[str] | None = None) -> None:
+        """Wake the threads of ``lanes`` (default: every lane)."""
+        wanted = set(lanes) if lanes else None
+        for lane, event in self._wake.items():
+            if wanted is None or lane.value in wanted:
+                event.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        for event in self._wake.values():
+            event.set()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout)
 
-    def _run(self) -> None:
+    def _run(self, lane: Lane, batch: int, owner: str, runs_jobs: bool) -> None:
+        wake = self._wake[lane]
+        jobs = self._periodic if runs_jobs else []
         while not self._stop.is_set():
-            self._wake.wait(self._idle)
-            self._wake.clear()
-            self._run_periodic()
+            wake.wait(self._idle)
+            wake.clear()
+            _run_jobs(jobs, self._next_run)
             try:
                 while not self._stop.is_set():
-                    if deliver_due(self._deps, self._transports, owner=self._owner,
-                                   should_stop=self._stop.is_set).claimed == 0:
+                    if deliver_due(self._deps, self._transports, owner=owner, limit=batch,
+                                   should_stop=self._stop.is_set, lanes=(lane,)).claimed == 0:
                         break
             except Exception:
-                log.exception("outbox worker iteration failed; retrying shortly")
+                log.exception("outbox worker iteration failed; retrying shortly",
+                              extra={"lane": lane.value})
                 self._stop.wait(self._idle)
 
-    def _run_periodic(self) -> None:
-        for job in self._periodic:
-            if self._next_run[job.name] > time.monotonic():
-                continue
-            self._next_run[job.name] = time.monotonic() + job.interval
-            try:
-                job.run()
-            except Exception:
-                log.exception("periodic job %s failed; it runs again later", job.name)
 
 class WorkerPool:
-    """``contactguard worker``: N delivery threads polling the outbox until told to stop.
+    """``contactguard worker``: threads per lane polling the outbox until told to stop.
 
     On stop, each thread finishes the message it is sending and releases the rest of its
     batch (they go back to ``pending`` at once, for another worker).
@@ -83,21 +127,25 @@ class WorkerPool:
 
     def __init__(self, deps: Deps, transports: Transports, *, owner: str, concurrency: int,
                  batch: int, poll_seconds: float,
-                 periodic: list[PeriodicJob] | None = None) -> None:
+                 periodic: list[PeriodicJob] | None = None,
+                 code_threads: int = 2, code_batch: int = 1, webhook_threads: int = 2) -> None:
         self._deps = deps
         self._periodic = list(periodic or [])
         self._transports = transports
-        self._owner = owner
-        self._batch = batch
         self._poll = poll_seconds
         self.stopping = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(f"{owner}:{i}",),
-                                          name=f"delivery-{i}", daemon=True)
-                         for i in range(concurrency)]
+        plans = {Lane.CODE: LanePlan(code_threads, code_batch),
+                 Lane.DEFAULT: LanePlan(concurrency, batch),
+                 Lane.WEBHOOK: LanePlan(webhook_threads, min(batch, 10))}
+        self._threads = [
+            threading.Thread(target=self._run, args=(f"{owner}:{lane.value}{i}", lane, plan.batch),
+                             name=f"delivery-{lane.value}-{i}", daemon=True)
+            for lane, plan in plans.items() for i in range(plan.threads)]
         if self._periodic:
             self._threads.append(threading.Thread(target=self._run_periodic, name="periodic",
                                                   daemon=True))
         self.delivered = 0
+        self._count_lock = threading.Lock()
 
     def start(self) -> None:
         for thread in self._threads:
@@ -114,27 +162,22 @@ class WorkerPool:
 
     def _run_periodic(self) -> None:
         """Scheduled jobs (compliance refresh, purges): safe to run in every worker process."""
-        next_run = {job.name: 0.0 for job in self._periodic}
+        next_run: dict[str, float] = {}
         while not self.stopping.is_set():
-            for job in self._periodic:
-                if next_run[job.name] > time.monotonic():
-                    continue
-                next_run[job.name] = time.monotonic() + job.interval
-                try:
-                    job.run()
-                except Exception:
-                    log.exception("periodic job %s failed; it runs again later", job.name)
+            _run_jobs(self._periodic, next_run)
             self.stopping.wait(min(job.interval for job in self._periodic))
 
-    def _run(self, owner: str) -> None:
+    def _run(self, owner: str, lane: Lane, batch: int) -> None:
         while not self.stopping.is_set():
             try:
-                result = deliver_due(self._deps, self._transports, owner=owner, limit=self._batch,
-                                     should_stop=self.stopping.is_set)
+                result = deliver_due(self._deps, self._transports, owner=owner, limit=batch,
+                                     should_stop=self.stopping.is_set, lanes=(lane,))
             except Exception:
-                log.exception("delivery batch failed; retrying shortly")
+                log.exception("delivery batch failed; retrying shortly", extra={"lane": lane.value})
                 self.stopping.wait(self._poll)
                 continue
-            self.delivered += result.sent
-            if result.claimed == 0:
-                self.stopping.wait(self._poll)
+            with self._count_lock:
+                self.delivered += result.sent + result.resent
+            if result.claimed == 0:  # codes are looked for more often: a cheap indexed query
+                self.stopping.wait(min(self._poll, CODE_POLL_SECONDS) if lane is Lane.CODE
+                                   else self._poll)

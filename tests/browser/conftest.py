@@ -85,7 +85,8 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     db_path = root / "var" / "contactguard.db"
     env.update({"CONTACTGUARD_DEV": "1", "CONTACTGUARD_VAR_DIR": str(root / "var"),
                 "CONTACTGUARD_SECRET_KEY": SECRET, "CONTACTGUARD_INPROCESS_WORKER": "1",
-                "CONTACTGUARD_LOG_JSON": "1"})
+                "CONTACTGUARD_LOG_JSON": "1",
+                "CONTACTGUARD_WEBHOOK_ALLOW_PRIVATE": "1"})  # test receivers are on loopback
     log = root / "server.log"
     with running_server(env, log) as (base, key):
         yield WebServer(base, key, db_path, log)
@@ -106,13 +107,9 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
-def watched_page(browser, *, viewport: dict[str, int] = PHONE,  # type: ignore[no-untyped-def]
-                 locale: str = "en-US") -> tuple[object, list[str]]:
-    """A page in a new context, and the list its CSP violations, script errors and missing
-    assets are collected in (the caller asserts it stays empty)."""
-    context = browser.new_context(viewport=viewport, locale=locale)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
+def watch(context) -> list[str]:  # type: ignore[no-untyped-def]
+    """Collect what must never happen on our pages, in every page of ``context``: console
+    errors (a CSP violation is one), uncaught script errors, and static assets that fail."""
     errors: list[str] = []
 
     def on_console(message) -> None:  # type: ignore[no-untyped-def]
@@ -120,20 +117,37 @@ def watched_page(browser, *, viewport: dict[str, int] = PHONE,  # type: ignore[n
         if message.type == "error" and not message.text.startswith("Failed to load resource"):
             errors.append(message.text)
 
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
-            if "/static/" in r.url and r.status >= 400 else None)
-    return page, errors
+    context.on("console", on_console)
+    context.on("weberror", lambda web_error: errors.append(str(web_error.error)))
+    context.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+               if "/static/" in r.url and r.status >= 400 else None)
+    return errors
 
 
 @pytest.fixture
-def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    page, errors = watched_page(browser)
-    yield page
-    page.context.close()
+def new_context(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """Open browser contexts (a phone-sized English one unless told otherwise) whose pages all
+    get the checks of :func:`watch`; the test fails if any page had such an error."""
+    opened: list[tuple[object, list[str]]] = []
+
+    def make(**options: object):  # type: ignore[no-untyped-def]
+        context = browser.new_context(**{"viewport": PHONE, "locale": "en-US", **options})
+        context.set_default_timeout(10_000)
+        opened.append((context, watch(context)))
+        return context
+
+    yield make
+    errors: list[str] = []
+    for context, seen in opened:
+        context.close()  # type: ignore[attr-defined]
+        errors.extend(seen)
     # A CSP violation, a script error or a missing asset: the pages must have none.
     assert not errors, errors
+
+
+@pytest.fixture
+def page(new_context) -> object:  # type: ignore[no-untyped-def]
+    return new_context().new_page()
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, WebServer, shot, text_of, watched_page
+from tests.browser.conftest import DESKTOP, WebServer, shot, text_of
 
 
 def _send_and_enter(page, web_server: WebServer, kind: str, to: str, *,  # type: ignore[no-untyped-def]
@@ -35,12 +35,12 @@ def _age_account(web_server: WebServer, external_id: str, days: int) -> None:
                    (created, external_id))
 
 
-def test_deadlines_consequences_and_platform_conditions(web_server, browser) -> None:
+def test_deadlines_consequences_and_platform_conditions(web_server, new_context) -> None:
     """Points 1-3: a date on every requirement, what is at stake, "Remind me later" keeps the
     deadline in sight and is gone once overdue, and platform signals apart, for sellers."""
     seller = web_server.seller(country="CN", phone="+86 10 6552 9911", locale="zh-Hans",
                                email="owner@lotus-c1.example.com", name="Lotus Tea House")
-    page, errors = watched_page(browser, locale="zh-CN")
+    page = new_context(locale="zh-CN").new_page()
     page.goto(web_server.session_link(seller))
     banners = page.locator(".banner")
     expect(banners).to_have_count(2)
@@ -97,17 +97,15 @@ def test_deadlines_consequences_and_platform_conditions(web_server, browser) -> 
     expect(page.locator(".banner").first.locator(".deadline")).to_contain_text(
         re.compile(r"Deadline: \d{1,2} [A-Z][a-z]+ \d{4}"))  # en-GB: day month year
     shot(page, "issue12-health-overdue-en-desktop")
-    page.context.close()
-    assert not errors, errors
 
 
-def test_language_and_time_of_errors_notices_and_signed_out_pages(web_server, browser) -> None:
+def test_language_and_time_of_errors_notices_and_signed_out_pages(web_server, new_context) -> None:
     """Points 4-5: errors worded from codes, the change notice, message-center titles and
     times in the seller's language and zone; signed-out pages in the browser's language."""
     seller = web_server.seller(country="CN", phone="+86 10 6552 9912", locale="zh-Hans",
                                email="owner@lotus-c2.example.com")
     link = web_server.session_link(seller)
-    page, errors = watched_page(browser, locale="zh-CN")
+    page = new_context(locale="zh-CN").new_page()
     page.goto(link)
     base = web_server.base_url
     page.goto(f"{base}/seller/contacts/emergency_email/edit")
@@ -140,11 +138,9 @@ def test_language_and_time_of_errors_notices_and_signed_out_pages(web_server, br
     assert notice["subject"] == "您的 ContactGuard 紧急联系邮箱已更改"
     assert "中国标准时间" in notice["body"] and "UTC" not in notice["body"]
     assert "emergency email" not in notice["body"]
-    page.context.close()
-    assert not errors, errors
 
     # Signed out, or a used link: the browser's language, as there is no account to ask.
-    signed_out, errors = watched_page(browser, viewport=DESKTOP, locale="zh-CN")
+    signed_out = new_context(viewport=DESKTOP, locale="zh-CN").new_page()
     response = signed_out.goto(f"{base}/seller")
     assert response is not None and response.status == 401
     expect(signed_out.locator("h1")).to_have_text("请重新登录")
@@ -153,13 +149,11 @@ def test_language_and_time_of_errors_notices_and_signed_out_pages(web_server, br
     assert response is not None and response.status == 410
     expect(signed_out.locator("h1")).to_have_text("此链接已被使用或已过期")
     shot(signed_out, "issue12-link-used-zh-Hans-desktop")
-    signed_out.context.close()
-    assert not errors, errors
 
     # An en-GB seller reads British formats, in London time with the zone named.
     british = web_server.seller(country="GB", phone="+44 7911 123482", locale="en-GB",
                                 email="ops@gb-shop.example.com")
-    page, errors = watched_page(browser, viewport=DESKTOP, locale="en-GB")
+    page = new_context(viewport=DESKTOP, locale="en-GB").new_page()
     page.goto(web_server.session_link(british))
     _send_and_enter(page, web_server, "emergency_email", "ops@gb-shop.example.com")
     expect(page.locator("#contact-emergency_email")).to_contain_text(
@@ -168,16 +162,14 @@ def test_language_and_time_of_errors_notices_and_signed_out_pages(web_server, br
     expect(page.locator("li.notice time").first).to_have_text(re.compile(
         r"^\d{1,2} [A-Z][a-z]+ \d{4}, \d{2}:\d{2} (Greenwich Mean Time|British Summer Time)$"))
     shot(page, "issue12-messages-en-desktop")
-    page.context.close()
-    assert not errors, errors
 
 
-def test_never_stuck(web_server, browser) -> None:
+def test_never_stuck(web_server, new_context) -> None:
     """Points 6-8: back to a code already sent (a landline's call too), typo fixes never lock
     a seller out, codes as people type them, "attempts left" once; tabs on one line."""
     seller = web_server.seller(country="CN", phone="+86 10 6552 9913", locale="en",
                                email="owner@lotus-c3.example.com")
-    page, errors = watched_page(browser)
+    page = new_context().new_page()
     page.goto(web_server.session_link(seller))
     nav = page.locator("nav.tabs")
     assert nav.evaluate("n => n.scrollWidth <= n.clientWidth")
@@ -225,16 +217,14 @@ def test_never_stuck(web_server, browser) -> None:
     page.locator("#value").fill("+86 10 6552 9914")
     page.get_by_role("button", name="Save and verify").click()
     expect(page.locator(".flash")).to_have_text("Saved. Now verify it.")
-    page.context.close()
-    assert not errors, errors
 
 
-def test_the_phrase_is_a_secret_and_email_links_need_a_click(web_server, browser) -> None:
+def test_the_phrase_is_a_secret_and_email_links_need_a_click(web_server, new_context) -> None:
     """Points 9-11 and the opt-in email link: no phrase to an unverified address (and why),
     the saved phrase by its first letters, examples refused; a link's GET verifies nothing."""
     seller = web_server.seller(country="CN", phone="+86 10 6552 9915", locale="zh-Hans",
                                email="owner@lotus-c5.example.com")
-    page, errors = watched_page(browser, viewport=DESKTOP, locale="zh-CN")
+    page = new_context(viewport=DESKTOP, locale="zh-CN").new_page()
     page.goto(web_server.session_link(seller))
     base = web_server.base_url
     page.get_by_role("link", name="安全短语").click()
@@ -262,7 +252,7 @@ def test_the_phrase_is_a_secret_and_email_links_need_a_click(web_server, browser
         assert match, email["body"]
 
         # The seller opens the link on another device (a mail app): a page with a button.
-        other, other_errors = watched_page(browser, locale="en-US")
+        other = new_context(locale="en-US").new_page()
         response = other.goto(f"{base}{match.group(1)}")
         assert response is not None and response.status == 200
         expect(other.locator("h1")).to_have_text("确认您的邮箱地址")  # the account's language
@@ -273,16 +263,12 @@ def test_the_phrase_is_a_secret_and_email_links_need_a_click(web_server, browser
         expect(other.locator("h1")).to_have_text("您的邮箱地址已验证")
         assert web_server.api("GET", f"/v1/verifications/{match.group(2)}"
                               ).json()["status"] == "approved"
-        other.context.close()
-        assert not other_errors, other_errors
     finally:
         web_server.api("PUT", "/v1/policy", json={})
 
     # Verified now: the next email to it carries the phrase again.
     page.goto(f"{base}/seller/contacts")
     expect(page.locator("#contact-emergency_email")).to_contain_text("已验证")
-    page.context.close()
-    assert not errors, errors
 
 
 def test_api_docs_work_offline(web_server, browser) -> None:

@@ -41,3 +41,23 @@ def test_dev_email_is_dkim_signed_smtp_captured_with_raw_bytes(dev_server: Serve
     assert raw.content.count(b"DKIM-Signature:") == 2
     for idx in (0, 1):
         assert verifier.verify(idx=idx, dnsfunc=lambda name, timeout=5: records.get(name))
+
+
+def test_dev_smtp_starts_quietly_and_takes_internationalized_addresses(
+        dev_server: Server) -> None:
+    """aiosmtpd logged every session ("Connection lost during _handle_client()" when one
+    ends, each command with the full recipient address); the server offers SMTPUTF8."""
+    headers = {"Authorization": f"Bearer {dev_server.api_key}"}
+    with httpx.Client(base_url=dev_server.base_url, headers=headers) as client:
+        created = client.post("/v1/accounts", json={
+            "external_id": "seller-ru", "name": "Лавка", "country": "RU",
+            "contacts": {"emergency_email": "пользователь@пример.рф"}})
+        assert created.status_code == 201, created.text
+        started = client.post("/v1/verifications", json={"account": "seller-ru",
+                                                         "contact": "emergency_email"})
+        assert started.status_code == 201, started.text
+        message = wait_for_message(client, "пользователь@xn--e1afmkfd.xn--p1ai")
+        assert message["channel"] == "email"
+    output = dev_server.output.read_text()
+    assert "Connection lost" not in output and "mail.log" not in output
+    assert "xn--e1afmkfd" not in output and "пользователь" not in output  # no addresses

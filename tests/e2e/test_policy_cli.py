@@ -46,7 +46,8 @@ def test_compliance_webhooks_and_audit_commands(cli: Cli, tmp_path: Path) -> Non
 
     settings = load_settings(database_url=cli.env["CONTACTGUARD_DATABASE_URL"],
                              secret_key=cli.env["CONTACTGUARD_SECRET_KEY"],
-                             var_dir=tmp_path / "var")
+                             var_dir=tmp_path / "var",
+                             webhook_allow_private=True)  # a local address, never posted to
     container = bootstrap(settings, start_worker=False)
     try:
         endpoint = create_endpoint(container.deps, url="http://127.0.0.1:9/hooks",

@@ -18,7 +18,7 @@ from contactguard.adapters.delivery.dkim import load_keys
 from contactguard.bootstrap import bootstrap
 from contactguard.domain.contacts import ContactKind
 from contactguard.services.accounts import AccountInput, upsert_accounts
-from contactguard.services.delivery import UNCONFIRMED
+from contactguard.services.delivery import POSSIBLE_DUPLICATE
 from contactguard.services.verification import start_verification
 from tests.conftest import make_settings
 from tests.e2e.conftest import BIN, Cli
@@ -72,7 +72,7 @@ def _worker_env(cli: Cli, sink: SmtpSink, tmp_path: Path) -> dict[str, str]:
             "CONTACTGUARD_MAIL_FROM": f"Acme Market <no-reply@{DOMAIN}>",
             "CONTACTGUARD_DKIM_KEYS": f"cg={key}", "CONTACTGUARD_WORKER_LEASE_SECONDS": "3",
             "CONTACTGUARD_WORKER_POLL_SECONDS": "0.2", "CONTACTGUARD_WORKER_BATCH": "10",
-            "CONTACTGUARD_WORKER_CONCURRENCY": "2"}
+            "CONTACTGUARD_WORKER_CONCURRENCY": "2", "CONTACTGUARD_WORKER_CODE_BATCH": "10"}
 
 
 def _local_ports(pid: int) -> set[int | None]:
@@ -125,9 +125,9 @@ def test_sigkill_one_of_two_workers_mid_batch_loses_and_duplicates_nothing(
     env = _worker_env(cli, sink, tmp_path)
     # The victim sends on one connection, so that "in the middle of a batch" can be pinned to
     # a moment where its message in flight is still waiting in RCPT: before the hand-over
-    # point. A kill right after that point loses that one message by design (at most once,
-    # see docs/architecture.md), which no test can tell from a lost message.
-    victim = _start({**env, "CONTACTGUARD_WORKER_CONCURRENCY": "1"}, tmp_path / "victim.log")
+    # point. (A kill after that point is the next test: the message is sent again.)
+    victim = _start({**env, "CONTACTGUARD_WORKER_CONCURRENCY": "1",
+                     "CONTACTGUARD_WORKER_CODE_THREADS": "1"}, tmp_path / "victim.log")
     _wait(lambda: "worker ready" in (tmp_path / "victim.log").read_text(), 60, "the victim")
     survivor = _start(env, tmp_path / "survivor.log")
     try:
@@ -155,12 +155,59 @@ def test_sigkill_one_of_two_workers_mid_batch_loses_and_duplicates_nothing(
     expected = {f"<{r.reference}.{r.id}@{DOMAIN}>" for r in rows}
     assert set(counts) == expected  # every message arrived, exactly once
     assert len(expected) == count
-    taken_over = [r for r in rows if r.attempts > 1 or r.last_error == UNCONFIRMED]
+    taken_over = [r for r in rows if r.attempts > 1]
     assert taken_over, "no message was in flight at the victim when it was killed"
     keys = load_keys(env["CONTACTGUARD_DKIM_KEYS"])
     record = keys[0].public_record().encode()
     assert all(dkim.verify(m.raw, dnsfunc=lambda name, timeout=5: record)
                for m in sink.received[:20])
+
+
+def test_sigkill_after_the_hand_over_point_sends_the_message_again_with_its_message_id(
+        cli: Cli, database_url: str, tmp_path: Path) -> None:
+    """At least once (README "No duplicates"): the SMTP server holds its reply to the final
+    "." of the first message, so the worker is past its hand-over mark when it is killed.
+    A surviving worker sends that message again with the same Message-ID (receivers drop
+    the copy); every other message arrives once; nothing is lost."""
+    _postgres_only(database_url)
+    holding = SmtpSink(SinkHandler(hold_next=True))
+    holding.start()
+    count = 10
+    try:
+        _queue(database_url, tmp_path, count)
+        env = _worker_env(cli, holding, tmp_path)
+        victim = _start({**env, "CONTACTGUARD_WORKER_CONCURRENCY": "1",
+                         "CONTACTGUARD_WORKER_CODE_THREADS": "1"}, tmp_path / "victim.log")
+        try:
+            _wait(lambda: holding.handler.holding is not None
+                  and holding.handler.holding in _local_ports(victim.pid), 60,
+                  "the victim to wait for the reply to its final '.'")
+            [held] = [r for r in _rows(database_url) if r.handed_over_at is not None]
+            assert held.status == "sending" and f":{victim.pid}:" in held.lease_owner
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(10)
+        finally:
+            if victim.poll() is None:
+                victim.kill()
+        holding.handler.release.set()
+        survivor = _start(env, tmp_path / "survivor.log")
+        try:
+            _wait(lambda: all(r.status == "sent" for r in _rows(database_url)), 60,
+                  "every message to be recorded as sent")
+        finally:
+            survivor.send_signal(signal.SIGTERM)
+            assert survivor.wait(20) == 0
+    finally:
+        holding.stop()
+    rows = {r.id: r for r in _rows(database_url)}
+    counts = holding.message_id_counts()
+    held_id = f"<{held.reference}.{held.id}@{DOMAIN}>"
+    assert counts[held_id] == 2  # the copy the receiver can drop: the same Message-ID
+    assert rows[held.id].provider_message_id == held_id
+    assert rows[held.id].last_error == POSSIBLE_DUPLICATE and rows[held.id].attempts == 2
+    others = {f"<{r.reference}.{r.id}@{DOMAIN}>" for r in rows.values() if r.id != held.id}
+    assert {mid: counts[mid] for mid in others} == dict.fromkeys(others, 1)  # nothing lost
+    assert len(rows) == count
 
 
 def test_sigterm_finishes_in_flight_and_releases_the_rest(cli: Cli, database_url: str,

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,7 +25,7 @@ from contactguard.domain.contacts import Channel, ContactKind
 from contactguard.entrypoints.api.app import create_app
 from contactguard.services.apikeys import create_api_key
 from contactguard.services.delivery import deliver_due
-from contactguard.services.verification import start_verification
+from contactguard.services.verification import check_code, start_verification
 from contactguard.testing import FrozenClock
 from tests.conftest import _truncate, make_settings
 from tests.integration.conftest import make_account
@@ -129,14 +130,22 @@ def test_sms_and_voice_go_through_the_twilio_api(phone, provider: FakeProvider) 
     container, client = phone
     make_account(client, "s-us", country="US", phone=MOBILE_US, email=None)
     make_account(client, "s-cn", phone="+86 10 6552 9988", email=None, locale="zh-Hans")
-    start_verification(container.deps, account="s-us", contact=ContactKind.EMERGENCY_PHONE,
-                       channel=Channel.SMS)
-    start_verification(container.deps, account="s-cn", contact=ContactKind.EMERGENCY_PHONE)
+    by_sms = start_verification(container.deps, account="s-us",
+                                contact=ContactKind.EMERGENCY_PHONE, channel=Channel.SMS)
+    by_call = start_verification(container.deps, account="s-cn",
+                                 contact=ContactKind.EMERGENCY_PHONE)
     _drain(container)
     (sms_kind, sms), (call_kind, call) = provider.requests
     assert sms_kind == "Messages.json" and sms["To"] == MOBILE_US
     assert sms["From"] == "+15005550006"
-    assert sms["Body"].endswith("@sellers.acme.test #" + sms["Body"][-6:])
+    # Origin-bound (WebOTP) form on the last line: the code in it is the one that verifies.
+    bound = re.search(r"^@sellers\.acme\.test #(\d{6})$", sms["Body"], re.MULTILINE)
+    assert bound and bound.end() == len(sms["Body"].rstrip("\n")), sms["Body"]
+    assert check_code(container.deps, by_sms.id, bound.group(1)).status.value == "approved"
+    spoken = re.search(r"<Say[^>]*>.*?(\d(?:, \d){5})", call["Twiml"], re.DOTALL)
+    assert spoken, call["Twiml"]
+    assert check_code(container.deps, by_call.id, spoken.group(1).replace(", ", "")
+                      ).status.value == "approved"
     assert sms["StatusCallback"] == "https://sellers.acme.test/v1/providers/twilio/status"
     assert call_kind == "Calls.json" and call["To"] == "+861065529988"
     assert call["Twiml"].startswith('<Response><Say language="zh-CN">')

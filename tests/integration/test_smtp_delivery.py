@@ -14,7 +14,7 @@ from contactguard.adapters.db import tables as t
 from contactguard.adapters.delivery.dkim import generate_key, write_key
 from contactguard.bootstrap import Container, bootstrap
 from contactguard.domain.contacts import ContactKind
-from contactguard.services.delivery import UNCONFIRMED, deliver_due
+from contactguard.services.delivery import POSSIBLE_DUPLICATE, deliver_due
 from contactguard.services.verification import start_verification
 from contactguard.testing import FrozenClock
 from tests.conftest import _truncate, code_in, make_settings
@@ -172,9 +172,11 @@ def test_rejected_recipient_fails_and_marks_contact_undeliverable(
     assert contact["status"] == "unverified" and contact["undeliverable_channels"] == []
 
 
-def test_a_message_handed_over_by_a_dead_worker_is_not_sent_again(
+def test_a_message_handed_over_by_a_dead_worker_is_sent_again_with_its_message_id(
         smtp_container: Container, smtp_client: TestClient, sink: SmtpSink,
         clock: FrozenClock) -> None:
+    """At least once: a hand-over whose result is unknown is retried with the same Message-ID
+    (receivers drop the copy), noted on the row and counted as a possible duplicate."""
     _queue_emails(smtp_container, smtp_client, 2)
     deps = smtp_container.deps
     with deps.uow() as uow:  # worker "dead" claims both and reaches the point of no return once
@@ -184,11 +186,34 @@ def test_a_message_handed_over_by_a_dead_worker_is_not_sent_again(
         uow.commit()
     assert deliver_due(deps, smtp_container.transports, owner="alive").claimed == 0
     clock.advance(minutes=2)  # the lease expires
-    _drain(smtp_container)
+    result = deliver_due(deps, smtp_container.transports, owner="alive")
+    assert (result.resent, result.sent) == (1, 1)
     first, second = _outbox(smtp_container)
-    assert (first.status, first.last_error) == ("sent", UNCONFIRMED)
-    assert (second.status, second.attempts) == ("sent", 2)
-    assert [r.rcpt for r in sink.received] == [second.recipient]
+    assert (first.status, first.last_error, first.attempts) == ("sent", POSSIBLE_DUPLICATE, 2)
+    assert (second.status, second.last_error, second.attempts) == ("sent", None, 2)
+    assert sorted(r.rcpt for r in sink.received) == sorted([first.recipient, second.recipient])
+    by_rcpt = {r.rcpt: r.message_id for r in sink.received}
+    assert by_rcpt[first.recipient] == first.provider_message_id == (
+        f"<{first.reference}.{first.id}@{DOMAIN}>")  # the id the first attempt carried
+    text = smtp_client.get("/metrics").text
+    assert 'contactguard_messages_resent_total{channel="email",provider="none"} 1.0' in text
+
+
+def test_a_code_handed_over_by_a_dead_worker_is_not_resent_after_it_expired(
+        smtp_container: Container, smtp_client: TestClient, sink: SmtpSink,
+        clock: FrozenClock) -> None:
+    _queue_emails(smtp_container, smtp_client, 1)
+    deps = smtp_container.deps
+    with deps.uow() as uow:
+        [(message, _)] = uow.outbox.claim_due(now=clock.now(), owner="dead",
+                                              lease=smtp_container.transports.lease, limit=10)
+        assert uow.outbox.hand_over(message.id, owner="dead", now=clock.now())
+        uow.commit()
+    clock.advance(minutes=11)  # past the code's expiry (10 minutes)
+    _drain(smtp_container)
+    [row] = _outbox(smtp_container)
+    assert row.status == "expired" and row.secret is None
+    assert sink.received == []
 
 
 def test_a_worker_that_lost_its_lease_does_not_send(smtp_container: Container,

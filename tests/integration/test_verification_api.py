@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from contactguard.adapters.crypto import FernetSecretBox, HmacCodeHasher, derive_key
 from contactguard.adapters.db import tables as t
 from contactguard.bootstrap import Container
+from contactguard.errors import ConfigurationError
 from contactguard.testing import FrozenClock, RecordingSender
-from tests.conftest import deliver, latest_code
+from tests.conftest import SECRET, deliver, latest_code
 from tests.integration.conftest import MOBILE_GB, make_account, start
 
 LANDLINE = "+861065529988"
@@ -111,9 +116,11 @@ def test_code_expires_ten_minutes_after_it_is_sent(client, container, sender,
 
 def test_resend_replaces_the_code_and_honours_cooldowns(client, container, sender,
                                                         clock: FrozenClock) -> None:
+    codes = ["482913", "105377", "771046"]  # distinct, so each old code is surely tried
+    container.deps.new_code = iter(codes).__next__
     make_account(client)
     body = start(client, "seller-1", "emergency_email").json()
-    first = latest_code(container, sender, EMAIL)
+    assert latest_code(container, sender, EMAIL) == codes[0]
     too_soon = client.post(f"/v1/verifications/{body['id']}/resend")
     assert too_soon.status_code == 429
     assert too_soon.headers["retry-after"] == "30"
@@ -124,17 +131,18 @@ def test_resend_replaces_the_code_and_honours_cooldowns(client, container, sende
     clock.advance(seconds=30)
     resent = client.post(f"/v1/verifications/{body['id']}/resend")
     assert resent.status_code == 200, resent.text
-    second = latest_code(container, sender, EMAIL)
+    assert latest_code(container, sender, EMAIL) == codes[1]
     assert client.post(f"/v1/verifications/{body['id']}/resend").headers["retry-after"] == "60"
     clock.advance(seconds=60)
     assert client.post(f"/v1/verifications/{body['id']}/resend").status_code == 200
-    third = latest_code(container, sender, EMAIL)
+    assert latest_code(container, sender, EMAIL) == codes[2]
     assert client.post(f"/v1/verifications/{body['id']}/resend").headers["retry-after"] == "120"
-    if first != third:
-        assert check(client, body["id"], first).json()["status"] == "pending"  # old code dead
-    if second != third:
-        assert check(client, body["id"], second).json()["status"] == "pending"
-    assert check(client, body["id"], third).json()["status"] == "approved"
+    assert len(sender.to(EMAIL)) == 3  # one message per accepted send, none for refusals
+    for old in codes[:2]:  # each old code is dead, and trying it uses up an attempt
+        dead = check(client, body["id"], old).json()
+        assert (dead["status"], dead["detail"]) == ("pending", "Invalid or expired code.")
+    approved = check(client, body["id"], codes[2]).json()
+    assert (approved["status"], approved["attempts_left"]) == ("approved", 2)
 
 
 def test_at_most_five_codes_per_contact_per_hour(client, container, clock: FrozenClock) -> None:
@@ -190,13 +198,21 @@ def test_codes_are_stored_only_hashed_and_encrypted(client, container: Container
         challenge = conn.execute(select(t.challenges)).one()
         queued = conn.execute(select(t.outbox)).one()
     code = latest_code(container, sender, EMAIL)
-    assert code not in challenge.code_hash and len(challenge.code_hash) == 64
-    assert queued.secret and code not in queued.secret
-    assert code not in json.dumps(queued.params)
+    assert body["id"] == challenge.id
+    # The hash is HMAC-SHA256 keyed from the secret key, over "<challenge id>:<code>".
+    key = derive_key(SECRET, "otp-hash/v1")
+    message = f"{challenge.id}:{code}".encode()
+    assert challenge.code_hash == hmac.new(key, message, hashlib.sha256).hexdigest()
+    assert challenge.code_hash != hashlib.sha256(message).hexdigest()
+    assert HmacCodeHasher(SECRET + "-other").hash(challenge.id, code) != challenge.code_hash
+    # The code waits in the outbox sealed: the box opens it, a box of another key cannot.
+    assert code not in json.dumps(queued.params) and code not in queued.secret
+    assert json.loads(FernetSecretBox(SECRET).open(queued.secret))["code"] == code
+    with pytest.raises(ConfigurationError):
+        FernetSecretBox(SECRET + "-other").open(queued.secret)
     with container.engine.connect() as conn:
         delivered = conn.execute(select(t.outbox)).one()
     assert delivered.status == "sent" and delivered.secret is None  # wiped after sending
-    assert body["id"] == challenge.id
 
 
 def test_a_code_that_would_arrive_after_expiry_is_not_sent(client, container, sender,

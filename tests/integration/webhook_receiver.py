@@ -19,6 +19,11 @@ class Receiver:
         self.ids: list[str] = []
         self.rejected: list[str] = []
         self.status = 204
+        self.hosts: list[str] = []  # the Host header of each request
+        # When set, each request waits for the gate to open (a slow endpoint); ``waiting``
+        # counts the requests held there.
+        self.gate: threading.Event | None = None
+        self.waiting = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
@@ -34,6 +39,10 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 headers = {k: v for k, v in self.headers.items()}
+                receiver.hosts.append(self.headers.get("host", ""))
+                if receiver.gate is not None:
+                    receiver.waiting += 1
+                    receiver.gate.wait(60)
                 try:
                     payload = Webhook(receiver.secret or "").verify(body, headers)
                 except Exception as exc:  # a bad signature is recorded, not raised

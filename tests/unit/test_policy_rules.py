@@ -4,7 +4,7 @@ the audit chain."""
 from __future__ import annotations
 
 import random
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -86,9 +86,15 @@ def test_the_audit_chain_hash_covers_every_field_and_needs_the_key() -> None:
                        prev_hash=GENESIS)
     digest = chain_hash(b"k", entry)
     assert chain_hash(b"k", entry) == digest
-    for changed in (replace(entry, seq=2), replace(entry, actor=SYSTEM),
-                    replace(entry, after={"value": "b•••@x.com"}),
-                    replace(entry, at=NOW + timedelta(microseconds=1)),
-                    replace(entry, prev_hash="1" * 64)):
-        assert chain_hash(b"k", changed) != digest
+    changes = {"seq": 2, "at": NOW + timedelta(microseconds=1), "action": "contact.added",
+               "subject": "account:s-2", "before": {"value": "b•••@x.com"},
+               "after": {"value": "b•••@x.com"}, "prev_hash": "1" * 64,
+               "actor": [SYSTEM, Actor.api_key(4, "backend"), Actor.api_key(3, "frontend"),
+                         Actor.seller("3", "backend")]}
+    # Every field but the hash itself: a field added to the entry must be added here too.
+    assert set(changes) == {f.name for f in fields(AuditEntry)} - {"hash"}
+    for name, values in changes.items():
+        for value in values if isinstance(values, list) else [values]:
+            assert chain_hash(b"k", replace(entry, **{name: value})) != digest, (name, value)
+    assert chain_hash(b"k", replace(entry, hash="f" * 64)) == digest
     assert chain_hash(b"other key", entry) != digest

@@ -130,7 +130,8 @@ def test_every_error_code_a_seller_can_see_is_worded_in_chinese() -> None:
     generic = zh.gettext(texts.UNKNOWN)
     for code in codes:
         for kind in ContactKind:
-            error = FieldError("value", "english text", code, {"value": "x", "min": "4", "max": "60"})
+            error = FieldError("value", "english text", code,
+                               {"value": "x", "min": "4", "max": "60", "character": "U+0000"})
             worded = texts.field_error(zh, error, kind)
             assert worded != generic and re.search(r"[\u4e00-\u9fff]", worded), (code, worded)
             assert texts.field_error(en, error, kind) != en.gettext(texts.UNKNOWN), code
@@ -156,3 +157,24 @@ def test_every_message_template_and_notice_title_exists_in_chinese() -> None:
     title = notice_title("contact_changed", {"contact": "emergency_email",
                                              "masked_new": "n•••@example.com"}, "zh-Hans")
     assert title == "您的紧急联系邮箱已更改为 n•••@example.com"
+
+
+def test_every_console_string_is_translated_to_chinese() -> None:
+    """The console's own catalog (console.po) matches its templates and page modules."""
+    src = Path(__file__).resolve().parents[2] / "src" / "contactguard"
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2)}
+    found = [*extract_from_dir(str(src / "templates" / "console"),
+                               method_map=[("**.html", "jinja2")], keywords=keywords),
+             *extract_from_dir(str(src / "entrypoints" / "web" / "console"),
+                               method_map=[("**.py", "python")], keywords=keywords)]
+    wanted = {m[2] if isinstance(m[2], str) else m[2][0] for m in found}
+    with (LOCALE_DIR / "zh_Hans" / "LC_MESSAGES" / "console.po").open("rb") as handle:
+        catalog = read_po(handle)
+    have = {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalog if m.id}
+    assert wanted - set(have) == set(), "run `make messages` and translate the new strings"
+    assert set(have) - wanted == set(), "run `make messages` to drop strings no page uses"
+    assert [k for k, m in have.items() if not m.string or m.fuzzy or not all(m.string)] == []
+    t = Translator("zh-Hans", domain="console")
+    assert t.gettext("Wrong email, password or code.") == "邮箱、密码或验证码错误。"
+    assert t.ngettext("%(n)s account found.", "%(n)s accounts found.", 3) == "找到 3 个账户。"
+    assert Translator("zh-Hans").gettext("Requirements met") == "Requirements met"  # not in web

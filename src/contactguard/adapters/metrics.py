@@ -8,12 +8,15 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 __all__ = ["CONTENT_TYPE_LATEST", "DeliveryMetricsCollector"]
 
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
-_COUNTERS = {"sent": "sent", "unconfirmed": "sent", "failed": "failed", "retried": "retried",
-             "expired": "expired"}
+_COUNTERS = {"sent": "sent", "failed": "failed", "retried": "retried", "expired": "expired",
+             "resent": "resent", "crashed": "crashed"}
 
 
 class DeliveryMetricsCollector:
-    """``contactguard_messages_{sent,failed,retried,expired}_total`` and the latency histogram."""
+    """``contactguard_messages_{sent,failed,retried,expired}_total``, the latency histogram,
+    ``contactguard_messages_resent_total`` (sent again after an unconfirmed hand-over: possible
+    duplicates) and ``contactguard_messages_crashed_total`` (a sender raised an unexpected
+    error)."""
 
     content_type = CONTENT_TYPE_LATEST
 
@@ -23,7 +26,7 @@ class DeliveryMetricsCollector:
         self._counters = {
             name: Counter(f"contactguard_messages_{name}", f"Messages {name}", labels,
                           registry=self.registry)
-            for name in ("sent", "failed", "retried", "expired")}
+            for name in ("sent", "failed", "retried", "expired", "resent", "crashed")}
         self._latency = Histogram("contactguard_delivery_latency_seconds",
                                   "From queueing to acceptance by the transport", ("channel",),
                                   buckets=_LATENCY_BUCKETS, registry=self.registry)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-EXTERNAL_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+EXTERNAL_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 EXTERNAL_ID_RULE = "1-128 characters: letters, digits and . _ : @ - (starting with a letter or digit)"
 MAX_NAME_LENGTH = 200
 
@@ -25,4 +25,4 @@ class Account:
 
 
 def is_valid_external_id(value: str) -> bool:
-    return bool(EXTERNAL_ID_PATTERN.match(value))
+    return EXTERNAL_ID_PATTERN.fullmatch(value) is not None

@@ -29,6 +29,22 @@ class MessageKind(StrEnum):
     WEBHOOK_EVENT = "webhook_event"  # a signed event to an operator's endpoint (channel webhook)
 
 
+#: Kinds that carry a one-time code: on a code channel they travel in the code lane.
+CODE_KINDS = frozenset({MessageKind.VERIFICATION_CODE})
+
+
+class Lane(StrEnum):
+    """Which workers deliver a message: codes never wait behind anything else.
+
+    Each lane is claimed by its own delivery threads, so a slow webhook endpoint or a large
+    campaign cannot delay a one-time code (see ``adapters/db/outbox.lane_for``).
+    """
+
+    CODE = "code"  # one-time codes (SMS, voice, email)
+    DEFAULT = "default"  # notices, campaign mail, in-app entries, any new kind
+    WEBHOOK = "webhook"  # operators' endpoints: may be slow, never share threads with codes
+
+
 def new_reference() -> str:
     """A short reference code such as ``CG-7KQ4-M9XD`` that a seller can look up later."""
     chars = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))

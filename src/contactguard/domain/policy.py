@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -11,7 +12,7 @@ from contactguard.domain.compliance import Policy, PolicyReasons
 from contactguard.domain.contacts import ContactKind
 from contactguard.errors import FieldError, ValidationFailed
 
-SIGNAL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+SIGNAL_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 
 #: Document key -> (lowest, highest) for the whole-number settings.
 _LIMITS: dict[str, tuple[int, int]] = {
@@ -26,6 +27,16 @@ _LIMITS: dict[str, tuple[int, int]] = {
 KEYS = ("required", *_LIMITS, "min_signals", "reasons", "email_link")
 _REASON_TEXT_MAX = 500
 LOCALE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def is_finite_number(value: object) -> bool:
+    """True for an int or float that is neither NaN nor infinite nor too big for a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def policy_to_document(policy: Policy) -> dict[str, Any]:
@@ -99,6 +110,8 @@ def policy_from_document(document: Mapping[str, Any], *, prefix: str = "") -> Po
                 bad(f"min_signals.{name}", "signal names are lowercase letters, digits and _")
             elif isinstance(minimum, bool) or not isinstance(minimum, int | float):
                 bad(f"min_signals.{name}", "a number")
+            elif not is_finite_number(minimum):
+                bad(f"min_signals.{name}", "a finite number (not NaN or infinity)", "not_finite")
             else:
                 signals.append((str(name), float(minimum)))
     reasons = _reasons(document.get("reasons", values["reasons"]), bad)

@@ -38,8 +38,11 @@ def worker(
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
     threads = concurrency or settings.worker_concurrency
+    code_threads, webhook_threads = settings.worker_code_threads, settings.worker_webhook_threads
     if settings.is_sqlite:
-        threads = 1  # SQLite has one writer at a time; more threads only wait on the lock
+        # SQLite has one writer at a time; more threads only wait on the lock (each lane
+        # still has its own thread, so codes never wait behind webhooks or notices)
+        threads = code_threads = webhook_threads = 1
     if not set(container.transports.senders) - {Channel.IN_APP, Channel.WEBHOOK}:
         typer.echo("warning: no email, SMS or voice transport is configured (set "
                    "CONTACTGUARD_SMTP_URL, CONTACTGUARD_TWILIO_*, or CONTACTGUARD_DEV=1); "
@@ -50,7 +53,8 @@ def worker(
     pool = WorkerPool(container.deps, container.transports, owner=worker_name("worker"),
                       concurrency=threads, batch=settings.worker_batch,
                       poll_seconds=settings.worker_poll_seconds,
-                      periodic=container.periodic_jobs)
+                      periodic=container.periodic_jobs, code_threads=code_threads,
+                      code_batch=settings.worker_code_batch, webhook_threads=webhook_threads)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("stopping: finishing in-flight messages", extra={"signal": signum})
@@ -58,7 +62,8 @@ def worker(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    log.info("worker started", extra={"threads": threads, "channels":
+    log.info("worker started", extra={"threads": threads, "code_threads": code_threads,
+                                      "webhook_threads": webhook_threads, "channels":
                                       sorted(c.value for c in container.transports.senders)})
     print(f"worker ready ({threads} thread(s))", flush=True)
     pool.start()

@@ -24,11 +24,14 @@ from contactguard.domain.contacts import (
     undeliverable_status,
 )
 from contactguard.domain.locales import DEFAULT_LOCALE
-from contactguard.errors import FieldError, ValidationFailed
+from contactguard.errors import ConcurrentWrite, FieldError, ValidationFailed
 from contactguard.ports import UnitOfWork
 from contactguard.services import audit, protection
 from contactguard.services.deps import Deps
 from contactguard.services.lookup import require_account
+
+#: A write that lost an insert race to another transaction is run again this many times.
+_RACE_RETRIES = 2
 
 
 @dataclass(slots=True)
@@ -52,6 +55,18 @@ class ContactView:
     @property
     def channels(self) -> tuple[str, ...]:
         return tuple(c.value for c in allowed_channels(self.contact.kind, self.contact.line_type))
+
+    @property
+    def domain_warnings(self) -> tuple[str, ...]:
+        """Why an email's domain may imitate another (``mixed_scripts``, ``imitates_ascii``);
+        such a domain is stored and shown in its ASCII (punycode) form."""
+        if not self.contact.kind.is_email:
+            return ()
+        return normalize.email_warnings(self.contact.value)
+
+    @property
+    def lookalike_domain(self) -> bool:
+        return bool(self.domain_warnings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,23 +95,35 @@ def upsert_account(deps: Deps, data: AccountInput, *,
     Raises ValidationFailed listing every bad field at once, TooManyContactChanges.
     """
     clean = _validate(deps, data)
-    with deps.uow() as uow:
-        account, created = _write_account(deps, uow, clean, actor)
-        uow.commit()
-        return _view(deps, uow, account), created
+    for attempt in range(_RACE_RETRIES + 1):
+        try:
+            with deps.uow() as uow:
+                account, created = _write_account(deps, uow, clean, actor)
+                uow.commit()
+                return _view(deps, uow, account), created
+        except ConcurrentWrite:  # another request created the account (or contact) first
+            if attempt == _RACE_RETRIES:
+                raise
+    raise AssertionError("unreachable")
 
 
 def upsert_accounts(deps: Deps, batch: list[AccountInput], *,
                     actor: Actor = SYSTEM) -> list[tuple[str, bool]]:
     """Write a batch of already-validated inputs in one transaction; returns (id, created)."""
     cleaned = [_validate(deps, item) for item in batch]
-    results: list[tuple[str, bool]] = []
-    with deps.uow() as uow:
-        for clean in cleaned:
-            account, created = _write_account(deps, uow, clean, actor)
-            results.append((account.external_id, created))
-        uow.commit()
-    return results
+    for attempt in range(_RACE_RETRIES + 1):
+        results: list[tuple[str, bool]] = []
+        try:
+            with deps.uow() as uow:
+                for clean in cleaned:
+                    account, created = _write_account(deps, uow, clean, actor)
+                    results.append((account.external_id, created))
+                uow.commit()
+            return results
+        except ConcurrentWrite:  # another process created one of them first: write again
+            if attempt == _RACE_RETRIES:
+                raise
+    raise AssertionError("unreachable")
 
 
 def validate_account_input(deps: Deps, data: AccountInput) -> None:
@@ -231,6 +258,8 @@ def _validate(deps: Deps, data: AccountInput) -> _CleanAccount:
     name = data.name.strip() if data.name is not None else None
     if name is not None and not (0 < len(name) <= MAX_NAME_LENGTH):
         errors.append(FieldError("name", f"must be 1-{MAX_NAME_LENGTH} characters", "invalid"))
+    elif name is not None and (bad_text := normalize.text_error(name, field="name")):
+        errors.append(bad_text)
     country = check(normalize.normalize_country, data.country, "country")
     locale = check(normalize.normalize_locale, data.locale, "locale")
     time_zone = check(normalize.normalize_time_zone, data.time_zone, "time_zone")
@@ -276,6 +305,9 @@ def set_security_phrase(deps: Deps, external_id: str, phrase: str, *,
     not be the page's example or a very common phrase. Raises AccountNotFound,
     ValidationFailed (the field error's code says why).
     """
+    bad_text = normalize.text_error(phrase.strip(), field="security_phrase")
+    if bad_text is not None:
+        raise ValidationFailed(bad_text.message, errors=[bad_text])
     clean = phrases.clean_phrase(phrase)
     code = phrases.phrase_problem(clean)
     if code:

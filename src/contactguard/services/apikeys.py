@@ -11,6 +11,7 @@ from typing import Any
 
 from contactguard.domain.audit import SYSTEM, Actor
 from contactguard.errors import FieldError, NotFound, Unauthorized, ValidationFailed
+from contactguard.normalize import check_text
 from contactguard.services import audit
 from contactguard.services.deps import Deps
 
@@ -38,6 +39,7 @@ def create_api_key(deps: Deps, name: str, *, actor: Actor = SYSTEM) -> CreatedAp
     if not 0 < len(clean) <= 100:
         raise ValidationFailed("a key needs a name of 1-100 characters",
                                errors=[FieldError("name", "1-100 characters", "invalid")])
+    check_text(clean, field="name")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     now = deps.clock.now()
     with deps.uow() as uow:
@@ -73,6 +75,11 @@ class ApiKeyAuthenticator:
         self._deps = deps
         self._ttl = ttl
         self._cache: dict[str, tuple[float, ApiKeyInfo]] = {}
+
+    def cached(self, secret: str) -> ApiKeyInfo | None:
+        """The key's info if it was checked in the last ``ttl`` seconds (no database access)."""
+        cached = self._cache.get(_digest(secret)) if secret.startswith(KEY_PREFIX) else None
+        return cached[1] if cached and cached[0] > time.monotonic() else None
 
     def authenticate(self, secret: str | None) -> ApiKeyInfo:
         """Raises Unauthorized for a missing, malformed, unknown or revoked key."""

@@ -25,7 +25,7 @@ from contactguard.domain.compliance import (
 )
 from contactguard.domain.contacts import ContactKind
 from contactguard.domain.locales import message_locale
-from contactguard.domain.policy import SIGNAL_NAME
+from contactguard.domain.policy import SIGNAL_NAME, is_finite_number
 from contactguard.domain.webhooks import EventType
 from contactguard.errors import Conflict, FieldError, NotFound, ValidationFailed
 from contactguard.formatting import iso
@@ -131,6 +131,10 @@ def set_signals(deps: Deps, external_id: str, signals: Mapping[str, float | None
     errors += [FieldError(name, "a number or null", "invalid") for name, value in signals.items()
                if value is not None and (isinstance(value, bool) or
                                          not isinstance(value, int | float))]
+    errors += [FieldError(name, "a finite number (not NaN or infinity)", "not_finite")
+               for name, value in signals.items()
+               if isinstance(value, int | float) and not isinstance(value, bool)
+               and not is_finite_number(value)]
     if errors:
         raise ValidationFailed(errors[0].message, errors=errors)
     with deps.uow() as uow:

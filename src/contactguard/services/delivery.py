@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import partial
@@ -13,15 +14,25 @@ from typing import Any
 
 from contactguard.domain.contacts import Channel, mask_email, mask_phone
 from contactguard.domain.delivery import RetryPolicy
-from contactguard.domain.messages import MessageStatus, Receipt, StoredMessage
+from contactguard.domain.messages import Lane, MessageStatus, Receipt, StoredMessage
 from contactguard.errors import HandoverRefused, PermanentDeliveryError, TransientDeliveryError
 from contactguard.ports import DeliveryMetrics, Renderer, Sender
 from contactguard.services.deps import Deps
 
 log = logging.getLogger("contactguard.delivery")
 
+#: Noted on a message sent again after a hand-over whose result is unknown (its worker died
+#: after the hand-over mark): delivery is at least once, so the receiver may get it twice,
+#: with the same Message-ID / reference, and can drop the copy.
+POSSIBLE_DUPLICATE = ("sent again after an unconfirmed hand-over (the previous worker stopped "
+                      "before recording the answer): the receiver may get it twice, with the "
+                      "same Message-ID")
+#: Kept for readers of older rows: the message was closed as sent without a resend.
 UNCONFIRMED = ("delivery unconfirmed: the worker that handed it to the transport stopped before "
                "recording the answer; not sent again, to avoid a duplicate")
+#: Attempts for a message whose sending raised an unexpected exception (a bug, not a
+#: transport's answer) before it is failed for good.
+UNEXPECTED_ATTEMPTS = 3
 
 
 @dataclass(slots=True)
@@ -40,6 +51,8 @@ class Transports:
     on_outcome: Mapping[Channel, Callable[[StoredMessage, str], None]] = field(
         default_factory=dict)
     metrics: DeliveryMetrics | None = None
+    #: Attempts before a message whose sending keeps raising unexpected exceptions fails.
+    unexpected_attempts: int = UNEXPECTED_ATTEMPTS
 
     def retry_for(self, channel: Channel) -> RetryPolicy:
         return self.retry_by_channel.get(channel, self.retry)
@@ -52,71 +65,94 @@ class BatchResult:
     retried: int = 0
     failed: int = 0
     expired: int = 0
-    unconfirmed: int = 0  # handed over by a worker that died before recording the answer
+    resent: int = 0  # sent again after a worker died past the hand-over point (maybe twice)
+    crashed: int = 0  # an unexpected exception: retried (bounded) or failed, never the batch
     lost_lease: int = 0  # another worker took the message over before it was handed over
     released: int = 0  # given back unsent on shutdown
 
 
 def deliver_due(deps: Deps, transports: Transports, *, owner: str, limit: int = 50,
-                should_stop: Callable[[], bool] | None = None) -> BatchResult:
-    """Claim up to ``limit`` due messages for ``owner`` and try each once.
+                should_stop: Callable[[], bool] | None = None,
+                lanes: Sequence[Lane] | None = None) -> BatchResult:
+    """Claim up to ``limit`` due messages of ``lanes`` (default: all) for ``owner``; try each once.
 
     A code that could only arrive after its challenge expired is not sent (``expired``);
     transient failures are retried with backoff; permanent ones fail with the reason (and
     mark the contact undeliverable on that channel when the destination is at fault).
-    Senders that support it record a hand-over point in the database just before the
-    transport can accept the message: a message whose worker died after that point is never
-    sent again. When ``should_stop()`` turns true, unsent claimed messages are released.
+    Senders that support it record a hand-over point in the database, with the lease still
+    held, just before the transport can accept the message (a worker that lost its lease never
+    sends). Delivery is at least once: a message whose worker died after that point is sent
+    again with the same Message-ID (noted as a possible duplicate), unless it is a code past
+    its expiry. Any exception while sending one message retries (a bounded number of times)
+    or fails that message alone; the rest of the batch goes on at once, and if the loop itself
+    is interrupted the unsent rest is released. When ``should_stop()`` turns true, unsent
+    claimed messages are released.
     """
     result = BatchResult()
     with deps.uow() as uow:
         claimed = uow.outbox.claim_due(now=deps.clock.now(), owner=owner, lease=transports.lease,
-                                       limit=limit)
+                                       limit=limit, lanes=lanes)
         uow.commit()
     result.claimed = len(claimed)
     renew_at = deps.clock.now() + transports.lease / 2
-    for index, (message, sealed) in enumerate(claimed):
-        rest = [m.id for m, _ in claimed[index:]]
-        if should_stop is not None and should_stop():
-            with deps.uow() as uow:
-                result.released = uow.outbox.release(rest, owner=owner)
-                uow.commit()
-            break
-        if deps.clock.now() >= renew_at:
-            with deps.uow() as uow:
-                uow.outbox.extend_leases(rest, owner=owner, until=deps.clock.now() + transports.lease)
-                uow.commit()
-            renew_at = deps.clock.now() + transports.lease / 2
-        outcome = _deliver_one(deps, transports, owner, message, sealed)
-        setattr(result, outcome, getattr(result, outcome) + 1)
-        hook = transports.on_outcome.get(message.channel)
-        if hook is not None:
+    done = 0
+    try:
+        for index, (message, sealed) in enumerate(claimed):
+            rest = [m.id for m, _ in claimed[index:]]
+            if should_stop is not None and should_stop():
+                with deps.uow() as uow:
+                    result.released = uow.outbox.release(rest, owner=owner)
+                    uow.commit()
+                done = len(claimed)
+                break
+            if deps.clock.now() >= renew_at:
+                with deps.uow() as uow:
+                    uow.outbox.extend_leases(rest, owner=owner,
+                                             until=deps.clock.now() + transports.lease)
+                    uow.commit()
+                renew_at = deps.clock.now() + transports.lease / 2
             try:
-                hook(message, outcome)
-            except Exception:
-                log.exception("delivery outcome hook failed", extra={
-                    "message_ref": message.reference, "channel": message.channel.value})
+                outcome = _deliver_one(deps, transports, owner, message, sealed)
+            except Exception as exc:  # recording the outcome failed (e.g. the database)
+                log.error("delivery could not be recorded", extra={
+                    **_log_fields(message), "error_type": type(exc).__name__})
+                outcome = "crashed"
+            done = index + 1
+            setattr(result, outcome, getattr(result, outcome) + 1)
+            hook = transports.on_outcome.get(message.channel)
+            if hook is not None:
+                try:
+                    hook(message, outcome)
+                except Exception:
+                    log.exception("delivery outcome hook failed", extra={
+                        "message_ref": message.reference, "channel": message.channel.value})
+    finally:
+        if done < len(claimed):  # interrupted: give the untouched rest back at once
+            with contextlib.suppress(Exception), deps.uow() as uow:
+                result.released += uow.outbox.release([m.id for m, _ in claimed[done:]],
+                                                      owner=owner)
+                uow.commit()
     return result
 
 
 def _deliver_one(deps: Deps, transports: Transports, owner: str, message: StoredMessage,
                  sealed: str | None) -> str:
     now = deps.clock.now()
-    if message.handed_over_at is not None:
-        _finish(deps, transports, message, owner, MessageStatus.SENT, error=UNCONFIRMED,
-                outcome="unconfirmed")
-        return "unconfirmed"
     if message.not_after is not None and now >= message.not_after:
         _finish(deps, transports, message, owner, MessageStatus.EXPIRED,
                 error="not sent: its code expired before it could be delivered")
         return "expired"
-    if sealed:
-        message.secret_params = json.loads(deps.box.open(sealed))
+    resend = message.handed_over_at is not None  # its worker died after the hand-over point
+    if resend:
+        _count(transports, message, "none", "resent")
+        log.warning("delivery resent after an unconfirmed hand-over", extra=_log_fields(message))
     sender = transports.senders.get(message.channel)
     try:
         if sender is None:
             raise TransientDeliveryError(
                 f"no transport is configured for channel {message.channel.value}")
+        if sealed:
+            message.secret_params = json.loads(deps.box.open(sealed))
         rendered = replace(transports.renderer.render(message), outbox_id=message.id)
         if getattr(sender, "supports_handover", False):
             answer = sender.send(rendered, handover=partial(_hand_over, deps, message.id, owner))  # type: ignore[call-arg]
@@ -126,29 +162,63 @@ def _deliver_one(deps: Deps, transports: Transports, owner: str, message: Stored
         log.warning("delivery abandoned: lease lost", extra=_log_fields(message))
         return "lost_lease"
     except TransientDeliveryError as exc:
-        policy = transports.retry_for(message.channel)
-        if policy.gives_up_after(message.attempts):
-            _finish(deps, transports, message, owner, MessageStatus.FAILED, sender=sender,
-                    error=f"gave up after {message.attempts} attempts: {exc.detail}")
-            return "failed"
-        delay = policy.delay(message.attempts, transports.rng)
-        with deps.uow() as uow:
-            uow.outbox.retry_later(message.id, owner=owner, available_at=deps.clock.now() + delay,
-                                   error=exc.detail)
-            uow.commit()
-        _count(transports, message, sender.name if sender else "none", "retried")
-        log.warning("delivery retry", extra={**_log_fields(message), "attempt": message.attempts,
-                                             "retry_in_s": round(delay.total_seconds(), 1),
-                                             "error": exc.detail})
-        return "retried"
+        return _retry_or_fail(deps, transports, owner, message, sender, exc.detail,
+                              transports.retry_for(message.channel).max_attempts)
     except PermanentDeliveryError as exc:
         _finish(deps, transports, message, owner, MessageStatus.FAILED, error=exc.detail,
                 sender=sender, undeliverable=exc.recipient_fault)
         return "failed"
+    except Exception as exc:  # a bug or an unforeseen input: this message only, retried a little
+        reset = getattr(sender, "reset", None)
+        if reset is not None:
+            with contextlib.suppress(Exception):
+                reset()  # the next message starts on a clean connection
+        where = _innermost(exc)
+        log.error("delivery raised an unexpected error", extra={
+            **_log_fields(message), "error_type": type(exc).__name__, "where": where})
+        _count(transports, message, sender.name if sender else "none", "crashed")
+        detail = (f"unexpected error in the {message.channel.value} transport "
+                  f"({type(exc).__name__} at {where}); see the logs for reference "
+                  f"{message.reference}")
+        attempts = min(transports.unexpected_attempts,
+                       transports.retry_for(message.channel).max_attempts)
+        outcome = _retry_or_fail(deps, transports, owner, message, sender, detail, attempts)
+        return "crashed" if outcome == "retried" else outcome
     receipt = answer if isinstance(answer, Receipt) else Receipt(
         sender.name, answer if isinstance(answer, str) else None)
-    _finish(deps, transports, message, owner, MessageStatus.SENT, receipt=receipt)
-    return "sent"
+    _finish(deps, transports, message, owner, MessageStatus.SENT, receipt=receipt,
+            error=POSSIBLE_DUPLICATE if resend else None)
+    return "resent" if resend else "sent"
+
+
+def _retry_or_fail(deps: Deps, transports: Transports, owner: str, message: StoredMessage,
+                   sender: Sender | None, detail: str, max_attempts: int) -> str:
+    """Schedule another attempt with backoff, or fail the message after ``max_attempts``."""
+    if message.attempts >= max_attempts:
+        _finish(deps, transports, message, owner, MessageStatus.FAILED, sender=sender,
+                error=f"gave up after {message.attempts} attempts: {detail}")
+        return "failed"
+    delay = transports.retry_for(message.channel).delay(message.attempts, transports.rng)
+    with deps.uow() as uow:
+        uow.outbox.retry_later(message.id, owner=owner, available_at=deps.clock.now() + delay,
+                               error=detail)
+        uow.commit()
+    _count(transports, message, sender.name if sender else "none", "retried")
+    log.warning("delivery retry", extra={**_log_fields(message), "attempt": message.attempts,
+                                         "retry_in_s": round(delay.total_seconds(), 1),
+                                         "error": detail})
+    return "retried"
+
+
+def _innermost(exc: BaseException) -> str:
+    """``module:line`` where ``exc`` was raised: enough to find the bug, no personal data."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "?"
+    module = tb.tb_frame.f_globals.get("__name__", "?")
+    return f"{module}:{tb.tb_lineno}"
 
 
 def _hand_over(deps: Deps, message_id: int, owner: str) -> None:

@@ -8,7 +8,16 @@ from dataclasses import dataclass, field
 
 from contactguard.domain.challenges import CODE_LENGTH, VerificationRules
 from contactguard.domain.compliance import Policy
-from contactguard.ports import Clock, CodeHasher, SecretBox, UnitOfWork
+from contactguard.domain.operators import LoginThrottle
+from contactguard.ports import (
+    Clock,
+    CodeHasher,
+    PasswordHasher,
+    Resolver,
+    SecondFactor,
+    SecretBox,
+    UnitOfWork,
+)
 
 
 def random_code() -> str:
@@ -40,6 +49,13 @@ class Deps:
     new_code: Callable[[], str] = random_code
     read_uow: Callable[[], UnitOfWork] | None = None
     audit_key: bytes = b"contactguard-audit-chain"  # bootstrap derives it from the secret key
+    # Delivery isolation and hardening (issue 11): webhook URLs must reach public addresses
+    resolver: Resolver | None = None
+    webhook_allow_private: bool = False
+    # Operator console (issue 8): bootstrap sets argon2id and TOTP.
+    passwords: PasswordHasher | None = None
+    second_factor: SecondFactor | None = None
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
     @property
     def policy(self) -> Policy:

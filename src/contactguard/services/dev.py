@@ -70,7 +70,11 @@ def list_captured_messages(deps: Deps, *, to: str | None = None,
 
 
 def seed_demo_data(deps: Deps) -> list[str]:
-    """Create the demo sellers that do not exist yet (edits to existing ones are kept)."""
+    """Create the demo sellers that do not exist yet (edits to existing ones are kept).
+
+    Safe when several processes start at once on one database: the one that loses the
+    insert race writes again (``upsert_accounts`` retries) and finds them created.
+    """
     ids = [demo.external_id for demo in DEMO_ACCOUNTS]
     with deps.reader() as uow:
         existing = uow.accounts.by_external_ids(ids)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,10 +58,11 @@ def read_rows(handle: IO[str], fmt: str) -> Iterator[tuple[int, dict[str, Any] |
             raise ValidationFailed("the CSV header must name at least: external_id "
                                    f"(columns: {', '.join(ACCOUNT_FIELDS + CONTACT_FIELDS)})")
         for row in reader:
+            start = reader.line_num - _line_breaks(row)  # a quoted value may span lines
             if None in row:
-                yield reader.line_num, "more values than header columns"
+                yield start, "more values than header columns"
                 continue
-            yield reader.line_num, {k: v for k, v in row.items() if v not in (None, "")}
+            yield start, {k: v for k, v in row.items() if v not in (None, "")}
         return
     for number, line in enumerate(handle, start=1):
         if not line.strip():
@@ -71,6 +73,15 @@ def read_rows(handle: IO[str], fmt: str) -> Iterator[tuple[int, dict[str, Any] |
             yield number, f"not valid JSON ({exc.msg} at column {exc.colno})"
             continue
         yield (number, value) if isinstance(value, dict) else (number, "not a JSON object")
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _line_breaks(row: dict[Any, Any]) -> int:
+    values = [v for v in row.values() if isinstance(v, str)]
+    values += [v for extra in row.values() if isinstance(extra, list) for v in extra]
+    return sum(len(_LINE_BREAK.findall(v)) for v in values)
 
 
 def row_to_input(row: dict[str, Any]) -> AccountInput:

@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from contactguard.domain.audit import SYSTEM, Actor
 from contactguard.domain.contacts import Channel
@@ -20,6 +19,8 @@ from contactguard.domain.webhooks import (
     new_secret,
 )
 from contactguard.errors import Conflict, FieldError, NotFound, ValidationFailed
+from contactguard.netpolicy import InvalidWebhookUrl, address_refusal, parse_webhook_url
+from contactguard.normalize import text_error
 from contactguard.ports import UnitOfWork
 from contactguard.services import audit
 from contactguard.services.deps import Deps
@@ -72,7 +73,7 @@ def emit(deps: Deps, uow: UnitOfWork, event: EventType, data: dict[str, Any], *,
 def create_endpoint(deps: Deps, *, url: str, events: list[str], description: str = "",
                     actor: Actor = SYSTEM) -> CreatedEndpoint:
     """Register an endpoint; its signing secret is returned once. Raises ValidationFailed."""
-    clean_url, kinds, clean_description = _validate(url, events, description)
+    clean_url, kinds, clean_description = _validate(url, events, description, deps)
     secret = new_secret()
     with deps.uow() as uow:
         endpoint: WebhookEndpoint = uow.webhooks.add(
@@ -106,7 +107,7 @@ def update_endpoint(deps: Deps, endpoint_id: int, *, url: str | None = None,
         clean_url, kinds, clean_description = _validate(
             url if url is not None else before.url,
             events if events is not None else [e.value for e in before.events],
-            description if description is not None else before.description)
+            description if description is not None else before.description, deps)
         values: dict[str, Any] = {"url": clean_url, "events": kinds,
                                   "description": clean_description}
         if enabled is not None:
@@ -124,12 +125,13 @@ def update_endpoint(deps: Deps, endpoint_id: int, *, url: str | None = None,
 
 
 def delete_endpoint(deps: Deps, endpoint_id: int, *, actor: Actor = SYSTEM) -> None:
-    """Raises NotFound."""
+    """Delete an endpoint and cancel its deliveries not sent yet. Raises NotFound."""
     with deps.uow() as uow:
         before = _endpoint(uow, endpoint_id)
+        canceled = uow.outbox.cancel_webhook_deliveries(endpoint_id)
         uow.webhooks.delete(endpoint_id)
         audit.record(deps, uow, actor, "webhook.deleted", f"webhook:{endpoint_id}",
-                     before=_snapshot(before))
+                     before=_snapshot(before), after={"canceled_deliveries": canceled})
         uow.commit()
 
 
@@ -219,16 +221,9 @@ def _delivery(row: Any) -> Delivery:
         sent_at=row.sent_at)
 
 
-def _validate(url: str, events: list[str], description: str
+def _validate(url: str, events: list[str], description: str, deps: Deps
               ) -> tuple[str, list[EventType], str]:
-    errors: list[FieldError] = []
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        errors.append(FieldError("url", "an absolute http(s) URL", "invalid_url"))
-    elif parts.username or parts.password:
-        errors.append(FieldError("url", "must not contain credentials", "invalid_url"))
-    elif len(url) > 2000:
-        errors.append(FieldError("url", "at most 2000 characters", "invalid_url"))
+    errors: list[FieldError] = _url_errors(deps, url.strip())
     kinds: list[EventType] = []
     if not events:
         errors.append(FieldError("events", "choose at least one event", "required"))
@@ -244,7 +239,39 @@ def _validate(url: str, events: list[str], description: str
             kinds.append(kind)
     if len(description) > 200:
         errors.append(FieldError("description", "at most 200 characters", "invalid"))
+    elif bad_text := text_error(description.strip(), field="description"):
+        errors.append(bad_text)
     if errors:
         raise ValidationFailed(errors[0].message if len(errors) == 1 else
                                f"{len(errors)} fields are invalid", errors=errors)
     return url.strip(), kinds, description.strip()
+
+
+def _url_errors(deps: Deps, url: str) -> list[FieldError]:
+    """A malformed URL, or one whose host is (or resolves to) an address that is not public.
+
+    A name that does not resolve (yet) is accepted: every delivery resolves and checks it
+    again. ``CONTACTGUARD_WEBHOOK_ALLOW_PRIVATE`` allows private addresses (development).
+    """
+    try:
+        target = parse_webhook_url(url)
+    except InvalidWebhookUrl as exc:
+        return [FieldError("url", str(exc), "invalid_url")]
+    if deps.webhook_allow_private:
+        return []
+    if target.is_ip:
+        addresses = [target.host]
+    elif deps.resolver is None:
+        addresses = []
+    else:
+        try:
+            addresses = deps.resolver.resolve(target.host, target.port)
+        except LookupError:
+            addresses = []
+    for address in addresses:
+        reason = address_refusal(address)
+        if reason is not None:
+            verb = "is" if target.is_ip else f"resolves to {address},"
+            return [FieldError("url", f"{target.host} {verb} {reason}: webhooks go to public "
+                               f"addresses only", "forbidden_address")]
+    return []

@@ -2,47 +2,77 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, or_, select, update
 
 from contactguard.adapters.db import tables as t
-from contactguard.domain.contacts import Channel
-from contactguard.domain.messages import MessageKind, MessageStatus, OutboundMessage, StoredMessage
+from contactguard.domain.contacts import CODE_CHANNELS, Channel
+from contactguard.domain.messages import (
+    CODE_KINDS,
+    Lane,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    StoredMessage,
+)
 
 _OPEN = (MessageStatus.PENDING.value, MessageStatus.SENDING.value)
 
 
+def lane_for(kind: MessageKind | str, channel: Channel | str) -> str:
+    """The ``outbox.lane`` value of a message of ``kind`` on ``channel``: use it for every insert.
+
+    ``OutboxRepository.add`` calls it; code that inserts outbox rows in bulk (campaigns:
+    ``insert(t.outbox)`` with executemany or COPY) must set ``lane=lane_for(kind, channel)``
+    on each row too. One-time codes on a code channel (SMS, voice, email) go to the ``code``
+    lane, webhook deliveries to the ``webhook`` lane, and everything else, including any new
+    kind, to the ``default`` lane. Each lane has its own delivery threads (``worker.py``), so
+    nothing queued in another lane can delay a code.
+    """
+    channel_value = Channel(channel)
+    if channel_value is Channel.WEBHOOK:
+        return Lane.WEBHOOK.value
+    if MessageKind(kind) in CODE_KINDS and channel_value in CODE_CHANNELS:
+        return Lane.CODE.value
+    return Lane.DEFAULT.value
+
+
 class OutboxRepository:
-    def __init__(self, conn: Connection, *, on_add: Callable[[], None] | None = None) -> None:
+    def __init__(self, conn: Connection, *, on_add: Callable[[str], None] | None = None) -> None:
         self._conn = conn
         self._on_add = on_add
 
     def add(self, message: OutboundMessage, *, sealed_secret: str | None, now: datetime) -> int:
+        lane = lane_for(message.kind, message.channel)
         if self._on_add is not None:
-            self._on_add()
+            self._on_add(lane)
         return int(self._conn.execute(insert(t.outbox).values(
             reference=message.reference, account_id=message.account_id, kind=message.kind.value,
             channel=message.channel.value, recipient=message.recipient, locale=message.locale,
             params=message.params, secret=sealed_secret, challenge_id=message.challenge_id,
             not_after=message.not_after, status=MessageStatus.PENDING.value, attempts=0,
-            available_at=now, created_at=now,
+            available_at=now, created_at=now, lane=lane,
         ).returning(t.outbox.c.id)).scalar_one())
 
-    def claim_due(self, *, now: datetime, owner: str, lease: timedelta,
-                  limit: int) -> list[tuple[StoredMessage, str | None]]:
-        """Lease up to ``limit`` due messages to ``owner``; expired leases are taken over.
+    def claim_due(self, *, now: datetime, owner: str, lease: timedelta, limit: int,
+                  lanes: Sequence[Lane] | None = None) -> list[tuple[StoredMessage, str | None]]:
+        """Lease up to ``limit`` due messages of ``lanes`` (default: all) to ``owner``.
 
-        On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim
-        disjoint batches. Returns each message with its still-sealed secret.
+        Expired leases are taken over. On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets any
+        number of workers claim disjoint batches. Returns each message with its still-sealed
+        secret.
         """
         c = t.outbox.c
         due = or_(
             (c.status == MessageStatus.PENDING.value) & (c.available_at <= now),
             (c.status == MessageStatus.SENDING.value) & (c.lease_expires_at < now),
         )
+        if lanes is not None:
+            due = (c.lane == lanes[0].value) & due if len(lanes) == 1 else (
+                c.lane.in_([lane.value for lane in lanes]) & due)
         ids_query = select(c.id).where(due).order_by(c.available_at, c.id).limit(limit)
         if self._conn.dialect.name == "postgresql":
             ids_query = ids_query.with_for_update(skip_locked=True)
@@ -84,6 +114,20 @@ class OutboxRepository:
                  lease_owner=None, lease_expires_at=None, last_error=error,
                  handed_over_at=None))
         return result.rowcount == 1
+
+    def cancel_webhook_deliveries(self, endpoint_id: int) -> int:
+        """Cancel an endpoint's deliveries that are not sent yet (the endpoint is deleted).
+
+        Messages a worker holds right now are canceled too: their ``finish`` then finds no
+        lease and records nothing.
+        """
+        c = t.outbox.c
+        result = self._conn.execute(update(t.outbox).where(
+            c.channel == Channel.WEBHOOK.value, c.recipient == str(endpoint_id),
+            c.status.in_(_OPEN),
+        ).values(status=MessageStatus.CANCELED.value, secret=None, lease_owner=None,
+                 lease_expires_at=None, last_error="canceled: the endpoint was deleted"))
+        return int(result.rowcount)
 
     def hand_over(self, message_id: int, *, owner: str, now: datetime) -> bool:
         """Record that ``owner`` is about to let the transport accept the message.

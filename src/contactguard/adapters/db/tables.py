@@ -354,6 +354,31 @@ Index("ix_outbox_provider_message_id", outbox.c.provider_message_id)
 
 # --- Delivery isolation and hardening (issue 11; migration 0005) ----------------------------
 
+# Which delivery threads take a message (``adapters/db/outbox.lane_for``): codes have their own.
+outbox.append_column(Column("lane", String(16), nullable=False, server_default="default"))
+Index("ix_outbox_lane_status_available_at", outbox.c.lane, outbox.c.status, outbox.c.available_at)
+
+#: Tables whose integer id is generated: on SQLite they use AUTOINCREMENT, so an id is never
+#: handed out again after a delete (a new webhook endpoint must not inherit an old one's
+#: deliveries). PostgreSQL sequences never reuse values anyway. New tables with a generated
+#: integer id pass ``sqlite_autoincrement=True`` (the migration environment adds it too).
+NEVER_REUSED_IDS = (accounts, contacts, verification_sends, outbox, captured_messages, api_keys,
+                    reminder_snoozes, idempotency_keys, account_session_links, policy_versions,
+                    contact_changes, webhook_endpoints, delivery_receipts, contact_undeliverable)
+for _table in NEVER_REUSED_IDS:
+    _table.dialect_options["sqlite"]["autoincrement"] = True
+
+
+def never_reuse_ids(table: Table, connection: Any, **_: Any) -> None:
+    """``before_create`` hook of the migration environment: on SQLite, a table with one
+    generated integer id gets AUTOINCREMENT even if its migration forgot to ask for it."""
+    if connection.dialect.name != "sqlite":
+        return
+    key = list(table.primary_key.columns)
+    if (len(key) == 1 and isinstance(key[0].type, Integer | BigInteger)
+            and key[0].autoincrement in (True, "auto") and not key[0].foreign_keys):
+        table.dialect_options["sqlite"]["autoincrement"] = True
+
 # --- Sent ledger and message checker (issue 9; migration 0006) ------------------------------
 
 # --- Campaigns (issue 8; migration 0007) ----------------------------------------------------
@@ -382,6 +407,57 @@ web_sessions = Table(
 )
 
 # --- Operator console (issue 8; migration 0009) ---------------------------------------------
+
+# Staff who sign in to /console. Ids are never reused (sessions and audit entries name them).
+# The password is an argon2id hash; the TOTP secret is sealed (Fernet) and ``totp_enabled_at``
+# is set once the operator proved it with a code; ``totp_last_step`` refuses a code replayed.
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("must_change_password", Boolean, nullable=False),
+    Column("totp_secret", Text),
+    Column("totp_enabled_at", UTCDateTime()),
+    Column("totp_last_step", BigInteger),
+    Column("disabled_at", UTCDateTime()),
+    Column("last_login_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# Failed console sign-ins, one row each, keyed by the SHA-256 of the email typed (whether
+# or not it exists) and by the client address: the throttle counts them in a time window, so
+# it holds across processes. A successful sign-in clears its email's rows.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("scope", String(8), nullable=False),  # "email" or "ip"
+    Column("key_hash", String(64), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Index("ix_login_failures_scope_key_at", "scope", "key_hash", "at"),
+    Index("ix_login_failures_at", "at"),
+)
+
+# The dashboard's trend: one row per UTC day, rewritten by the periodic job during that day
+# and frozen afterwards (what was true then, whatever later changes or policies say).
+compliance_daily = Table(
+    "compliance_daily",
+    metadata,
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC)
+    Column("accounts", Integer, nullable=False),
+    Column("compliant", Integer, nullable=False),
+    Column("due_soon", Integer, nullable=False),
+    Column("action_required", Integer, nullable=False),
+    Column("overdue", Integer, nullable=False),
+    Column("email_verified", Integer, nullable=False),
+    Column("phone_verified", Integer, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
 
 # --- Shared limits and abuse protection (issue 11; migration 0010) --------------------------
 

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from functools import partial
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from contactguard.adapters.db.console import (
+    ConsoleRepository,
+    LoginFailureRepository,
+    OperatorRepository,
+)
 from contactguard.adapters.db.delivery import DeliverabilityRepository, ReceiptRepository
 from contactguard.adapters.db.engine import SQLITE_WRITE
+from contactguard.adapters.db.errors import translate_db_error
 from contactguard.adapters.db.outbox import OutboxRepository
 from contactguard.adapters.db.policy_repos import (
     AuditRepository,
@@ -62,9 +69,13 @@ class SqlUnitOfWork:
     deliverability: DeliverabilityRepository
     receipts: ReceiptRepository
     web_sessions: WebSessionRepository
+    # Operator console (issue 8)
+    operators: OperatorRepository
+    login_failures: LoginFailureRepository
+    console: ConsoleRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
-                 on_outbox: Callable[[], None] | None = None,
+                 on_outbox: Callable[[frozenset[str]], None] | None = None,
                  write_lock: AbstractContextManager[object] | None = None) -> None:
         self._engine = engine
         self._write = write
@@ -74,6 +85,7 @@ class SqlUnitOfWork:
         self._before: list[Callable[[], None]] = []
         self._conn: Connection | None = None
         self.outbox_written = False
+        self._outbox_lanes: set[str] = set()
 
     @property
     def connection(self) -> Connection:
@@ -106,6 +118,10 @@ class SqlUnitOfWork:
         self.deliverability = DeliverabilityRepository(conn)
         self.receipts = ReceiptRepository(conn)
         self.web_sessions = WebSessionRepository(conn)
+        # Operator console (issue 8)
+        self.operators = OperatorRepository(conn)
+        self.login_failures = LoginFailureRepository(conn)
+        self.console = ConsoleRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -121,6 +137,10 @@ class SqlUnitOfWork:
         finally:
             if self._write_lock is not None:
                 self._write_lock.__exit__(None, None, None)
+        if exc is not None:
+            translated = translate_db_error(exc)
+            if translated is not None:
+                raise translated from exc
 
     def commit(self) -> None:
         before, self._before = self._before, []
@@ -129,8 +149,10 @@ class SqlUnitOfWork:
         self.connection.commit()
         callbacks, self._callbacks = self._callbacks, []
         if self.outbox_written and self._on_outbox is not None:
-            callbacks.append(self._on_outbox)
+            # the lanes that got a message (none recorded, e.g. a replay: every lane)
+            callbacks.append(partial(self._on_outbox, frozenset(self._outbox_lanes)))
         self.outbox_written = False
+        self._outbox_lanes = set()
         for callback in callbacks:
             callback()
 
@@ -139,6 +161,7 @@ class SqlUnitOfWork:
         self._callbacks.clear()
         self._before.clear()
         self.outbox_written = False
+        self._outbox_lanes = set()
 
     def before_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` inside the transaction, just before it commits."""
@@ -147,5 +170,6 @@ class SqlUnitOfWork:
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)
 
-    def _outbox_added(self) -> None:
+    def _outbox_added(self, lane: str) -> None:
         self.outbox_written = True
+        self._outbox_lanes.add(lane)

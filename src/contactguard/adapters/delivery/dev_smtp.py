@@ -61,20 +61,39 @@ def free_loopback_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class QuietController(Controller):
+    """aiosmtpd's controller, whose readiness probe ends its SMTP session with QUIT.
+
+    The stock probe reads the greeting and hangs up mid-session (an EOF the server reports);
+    this one says goodbye like any client.
+    """
+
+    def _trigger_server(self) -> None:
+        with socket.create_connection((self.hostname or "127.0.0.1", self.port), 1.0) as sock:
+            sock.recv(1024)  # the greeting: the server's protocol object now exists
+            sock.sendall(b"QUIT\r\n")
+            sock.recv(1024)  # 221 Bye
+
+
 class DevSmtpServer:
     """Starts and stops the embedded server; ``url`` is what the SMTP sender connects to."""
 
     def __init__(self, handler: CapturingHandler, port: int | None = None) -> None:
         self.port = port or free_loopback_port()
         self.handler = handler
-        self._controller = Controller(handler, hostname="127.0.0.1", port=self.port,
-                                      server_hostname="contactguard-dev-smtp")
+        self._controller = QuietController(handler, hostname="127.0.0.1", port=self.port,
+                                           server_hostname="contactguard-dev-smtp",
+                                           enable_SMTPUTF8=True)
 
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        # aiosmtpd traces every session at INFO on "mail.log": each command with the full
+        # recipient address, and "Connection lost during _handle_client()" whenever a session
+        # ends (its readiness probe's too). Personal data and noise: keep its warnings only.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self._controller.start()
 
     def stop(self) -> None:

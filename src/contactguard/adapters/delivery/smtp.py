@@ -14,10 +14,12 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.headerregistry import Address
 from email.utils import parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
+
+import idna
 
 from contactguard.adapters.delivery.dkim import DkimSigner
 from contactguard.adapters.delivery.mime import build_email, message_id
@@ -80,6 +82,8 @@ class SmtpSender:
         self._timeout = timeout
         self._tls = tls_context
         self._local = threading.local()
+        self._open: set[smtplib.SMTP] = set()  # every thread's connection, for close()
+        self._open_lock = threading.Lock()
 
     def render_bytes(self, message: RenderedMessage) -> tuple[str, bytes]:
         """The Message-ID and the signed bytes of ``message`` (used by send and the benchmark)."""
@@ -92,7 +96,16 @@ class SmtpSender:
 
     def send(self, message: RenderedMessage, *,
              handover: Callable[[], None] | None = None) -> Receipt:
-        """Raises TransientDeliveryError (4xx, connection trouble) or PermanentDeliveryError."""
+        """Raises TransientDeliveryError (4xx, connection trouble) or PermanentDeliveryError.
+
+        An internationalized domain is sent in its ASCII (IDNA) form; a non-ASCII local part
+        needs the server's SMTPUTF8 extension, and without it the message fails for good
+        (the address cannot receive mail through this server). On any other error the
+        connection is closed, so the next message starts on a clean one.
+        """
+        to, utf8 = envelope_address(message.to)
+        if to != message.to:
+            message = replace(message, to=to)
         ident, raw = self.render_bytes(message)
         handed: list[bool] = []
 
@@ -104,8 +117,13 @@ class SmtpSender:
         try:
             for retry in (False, True):
                 conn, fresh = self._connection()
+                if utf8 and not conn.has_extn("smtputf8"):
+                    raise PermanentDeliveryError(
+                        "the mail server does not offer SMTPUTF8, which an address with "
+                        "non-ASCII characters before the @ needs: it cannot receive email "
+                        "through this server", recipient_fault=True)
                 try:
-                    self._transaction(conn, message.to, raw, mark)
+                    self._transaction(conn, to, raw, mark, utf8=utf8)
                     break
                 except (smtplib.SMTPServerDisconnected, ConnectionError):
                     # A reused connection the server closed while idle: reconnect once.
@@ -122,14 +140,31 @@ class SmtpSender:
             self._drop()
             raise TransientDeliveryError(f"SMTP {self._target.host}:{self._target.port}: "
                                          f"{type(exc).__name__}: {exc}") from exc
+        except PermanentDeliveryError:
+            raise  # decided before the transaction began: the connection is clean
+        except BaseException:
+            self._drop()  # whatever happened mid-transaction, the next message starts clean
+            raise
         return Receipt(self.name, ident)
 
     def close(self) -> None:
+        """End every thread's session politely (QUIT), so the server logs no lost connection."""
+        self._local.conn = None
+        with self._open_lock:
+            conns, self._open = list(self._open), set()
+        for conn in conns:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                conn.quit()
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def reset(self) -> None:
+        """Forget this thread's connection (after an unexpected error)."""
         self._drop()
 
     def _transaction(self, conn: smtplib.SMTP, to: str, raw: bytes,
-                     handover: Callable[[], None]) -> None:
-        code, text = conn.mail(self._from.addr_spec)
+                     handover: Callable[[], None], *, utf8: bool = False) -> None:
+        code, text = conn.mail(self._from.addr_spec, ["SMTPUTF8"] if utf8 else [])
         if code != 250:
             conn.rset()
             raise smtplib.SMTPSenderRefused(code, text, self._from.addr_spec)
@@ -174,14 +209,35 @@ class SmtpSender:
         if target.username:
             conn.login(target.username, target.password or "")
         self._local.conn = conn
+        with self._open_lock:
+            self._open.add(conn)
         return conn, True
 
     def _drop(self) -> None:
         conn = getattr(self._local, "conn", None)
         self._local.conn = None
         if conn is not None:
+            with self._open_lock:
+                self._open.discard(conn)
             with contextlib.suppress(OSError):
                 conn.close()
+
+
+def envelope_address(address: str) -> tuple[str, bool]:
+    """The address as SMTP carries it, and whether it needs SMTPUTF8.
+
+    The domain is converted to its ASCII form (IDNA 2008 with UTS #46 mapping); a non-ASCII
+    local part cannot be converted and needs SMTPUTF8. Raises PermanentDeliveryError
+    (recipient fault) for a domain that has no valid ASCII form.
+    """
+    local, _, domain = address.rpartition("@")
+    if not domain.isascii():
+        try:
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError) as exc:
+            raise PermanentDeliveryError("the address's domain is not a valid internationalized "
+                                         "domain name", recipient_fault=True) from exc
+    return f"{local}@{domain}", not local.isascii()
 
 
 def _local_name() -> str:

@@ -123,5 +123,8 @@ class TwilioCallbackValidator:
     def valid(self, params: Mapping[str, str], signature: str | None) -> bool:
         if not signature or not self._tokens:
             return False
-        return any(hmac.compare_digest(twilio_signature(token, self.url, params), signature)
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters (TypeError),
+        # and a header may carry any byte (b"\xff\xfe" arrives as "ÿþ").
+        given = signature.encode("utf-8", "replace")
+        return any(hmac.compare_digest(twilio_signature(token, self.url, params).encode(), given)
                    for token in self._tokens)

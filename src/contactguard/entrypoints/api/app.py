@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from contactguard import __version__
 from contactguard.bootstrap import Container
 from contactguard.entrypoints import web
+from contactguard.entrypoints.api.guard import BodyLimits, RequestGuard
 from contactguard.entrypoints.api.problems import install_problem_handlers, problem_catalog
 from contactguard.entrypoints.api.routers import account_sessions, accounts, dev, providers, verifications
 from contactguard.entrypoints.api.routers import audit as audit_routes
@@ -83,6 +84,9 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
         return HTMLResponse(_INDEX.format(name=container.settings.platform_name,
                                           version=__version__))
 
+    # Body limits, API keys before bodies, input the database cannot store (guard.py).
+    app.add_middleware(RequestGuard, container=container, limits=BodyLimits(
+        default=container.settings.max_body_bytes, form=container.settings.max_form_bytes))
     return app
 
 
@@ -110,6 +114,6 @@ _INDEX = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ContactGuard</title></head><body style="font-family:system-ui;max-width:40rem;margin:2rem auto">
 <h1>ContactGuard</h1><p>{name} &middot; version {version}</p>
-<ul><li><a href="/seller">Seller Center</a></li>
+<ul><li><a href="/seller">Seller Center</a></li><li><a href="/console">Operator console</a></li>
 <li><a href="/docs">API documentation</a></li><li><a href="/openapi.json">OpenAPI schema</a></li>
 </ul></body></html>"""

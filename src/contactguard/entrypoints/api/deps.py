@@ -24,6 +24,8 @@ T = TypeVar("T")
 _bearer = HTTPBearer(auto_error=False, description="An operator API key: `cgk_...`")
 _REPLAYED_HEADERS = ("location", "retry-after")
 _NOT_STORED = {409, 429}
+#: Scope key under which the route guard (guard.py) leaves the authenticated API key.
+API_KEY_SCOPE = "contactguard.api_key"
 
 
 def get_container(request: Request) -> Container:
@@ -48,6 +50,9 @@ async def api_key(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiKeyInfo:
+    known: ApiKeyInfo | None = request.scope.get(API_KEY_SCOPE)
+    if known is not None:  # checked by the route guard before the body was read
+        return known
     container = get_container(request)
     if credentials is None:
         raise Unauthorized("send an operator API key as 'Authorization: Bearer cgk_...'")

@@ -97,7 +97,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {404: ("not-found", "Not found"), 405: ("method-not-allowed", "Method not allowed")}
+        titles = {404: ("not-found", "Not found"), 405: ("method-not-allowed", "Method not allowed"),
+                  413: (errors.PayloadTooLarge.code, errors.PayloadTooLarge.title)}
         code, title = titles.get(exc.status_code, ("http-error", "Request failed"))
         detail = exc.detail if isinstance(exc.detail, str) else title
         if exc.status_code == 404 and detail == "Not Found":

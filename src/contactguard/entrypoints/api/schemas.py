@@ -84,6 +84,12 @@ class ContactOut(BaseModel):
     undeliverable_channels: list[UndeliverableOut] = Field(
         default_factory=list, description="Channels that permanently failed for the current "
         "value, with the reason (status is 'undeliverable' when every channel failed).")
+    lookalike_domain: bool = Field(
+        False, description="The email's domain can imitate another one (it mixes scripts, or "
+        "is made of letters that look like Latin ones); its value is then shown in ASCII "
+        "(punycode) form. Check it with the seller before trusting it.")
+    domain_warnings: list[str] = Field(
+        default_factory=list, description="Why: 'mixed_scripts', 'imitates_ascii'.")
 
     @classmethod
     def of(cls, view: ContactView) -> ContactOut:
@@ -93,7 +99,9 @@ class ContactOut(BaseModel):
                    verified_channel=c.verified_channel, active_value=c.active_value,
                    undeliverable_channels=[UndeliverableOut(channel=m.channel, reason=m.reason,
                                                             since=m.since)
-                                           for m in view.undeliverable])
+                                           for m in view.undeliverable],
+                   lookalike_domain=view.lookalike_domain,
+                   domain_warnings=list(view.domain_warnings))
 
 
 class AccountOut(BaseModel):

@@ -17,8 +17,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from contactguard.bootstrap import Container
 from contactguard.domain.contacts import mask_contact
 from contactguard.domain.sessions import Realm
-from contactguard.entrypoints.web import dev, seller
+from contactguard.entrypoints.web import console, dev, seller
 from contactguard.entrypoints.web.pages import (
+    AccessDenied,
     CsrfFailed,
     LoginRequired,
     PageNotFound,
@@ -32,7 +33,8 @@ STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
 
 def install(app: FastAPI, container: Container) -> WebContext:
-    """Add the Seller Center pages (and, in dev mode, the dev login and inbox) to ``app``."""
+    """Add the Seller Center pages, the operator console (and, in dev mode, the dev login and
+    inbox) to ``app``."""
     settings = container.settings
     env = Environment(loader=PackageLoader("contactguard", "templates"),
                       autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
@@ -49,9 +51,12 @@ def install(app: FastAPI, container: Container) -> WebContext:
                            secure=settings.public_url.startswith("https://")),
         login_required=lambda request: web_of(request).render(
             request, "signed_out.html", {}, status=401, realm=Realm.SELLER)))
+    web.add_surface(console.surface(settings))  # the operator console (/console)
     app.state.web = web
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(seller.router)
+    for router in console.routers:
+        app.include_router(router)
     if settings.dev:
         app.include_router(dev.router)
 
@@ -62,6 +67,10 @@ def install(app: FastAPI, container: Container) -> WebContext:
     @app.exception_handler(PageNotFound)
     async def page_not_found(request: Request, exc: PageNotFound) -> Response:
         return web.error_page(request, "not_found", 404)
+
+    @app.exception_handler(AccessDenied)
+    async def access_denied(request: Request, exc: AccessDenied) -> Response:
+        return web.error_page(request, "forbidden", 403)
 
     @app.exception_handler(CsrfFailed)
     async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:

@@ -40,6 +40,10 @@ class CsrfFailed(Exception):
     """A POST without the session's CSRF token."""
 
 
+class AccessDenied(Exception):
+    """The signed-in user's role does not allow the page or action: the surface's 403 page."""
+
+
 @dataclass
 class Surface:
     """One web surface: URL prefix, session realm and cookie, what to show when signed out."""

@@ -31,8 +31,8 @@ FIELD_ERRORS: dict[str, str] = {
     "unknown_line_type": N_("We cannot tell whether this number is a mobile or a landline, so we "
                             "cannot send it a code. Please use another number."),
     "invalid_email": N_("“%(value)s” is not a valid email address. Check it for typos."),
-    "control_characters": N_("This contains characters that cannot be shown, such as line "
-                             "breaks or invisible characters."),
+    "control_characters": N_("Line breaks, control characters and invisible formatting "
+                             "characters cannot be used (found %(character)s)."),
     "phrase_length": N_("Use %(min)s to %(max)s characters."),
     "phrase_characters": N_("Use letters, digits, spaces and punctuation only (no < or >)."),
     "phrase_link": N_("A phrase may not look like a web address."),
@@ -103,7 +103,7 @@ def field_error(t: Translator, error: FieldError, kind: ContactKind | None = Non
     message = FIELD_ERRORS.get(code)
     if message is None:
         return t.gettext(UNKNOWN)
-    values = {"value": "", "min": "", "max": "", **params}
+    values = {"value": "", "min": "", "max": "", "character": "", **params}
     return t.gettext(message, **values)
 
 

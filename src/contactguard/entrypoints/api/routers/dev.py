@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from contactguard.entrypoints.api.deps import ApiKeyDep, ContainerDep, json_response, run
@@ -27,7 +27,8 @@ async def messages(container: ContainerDep, key: ApiKeyDep,
 @router.get("/messages/{message_id}/raw", responses={401: {"model": Problem},
                                                     404: {"model": Problem}},
             response_class=Response, summary="The raw (DKIM-signed) bytes of a captured email")
-async def message_raw(container: ContainerDep, key: ApiKeyDep, message_id: int) -> Response:
+async def message_raw(container: ContainerDep, key: ApiKeyDep,
+                      message_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
     found = await run(container, get_captured_message, container.deps, message_id)
     if found.raw is None:
         return Response(found.body.encode(), media_type="text/plain; charset=utf-8")

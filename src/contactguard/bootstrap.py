@@ -26,6 +26,7 @@ from contactguard.adapters.delivery.dkim import generate_key, write_key
 from contactguard.adapters.delivery.in_app import InAppSender
 from contactguard.adapters.delivery.providers import build_senders, callback_validator
 from contactguard.adapters.delivery.webhook import WebhookSender
+from contactguard.adapters.holidays import HolidayCalendars
 from contactguard.adapters.metrics import DeliveryMetricsCollector
 from contactguard.adapters.net import SystemResolver
 from contactguard.adapters.operator_auth import Argon2Passwords, TotpFactor
@@ -39,8 +40,9 @@ from contactguard.domain.operators import LoginThrottle
 from contactguard.domain.webhooks import WEBHOOK_RETRY
 from contactguard.logs import configure_logging
 from contactguard.ports import Clock, Resolver, Sender
-from contactguard.services import webhooks
+from contactguard.services import campaign_messages, webhooks
 from contactguard.services.apikeys import ApiKeyAuthenticator
+from contactguard.services.campaign_runner import CampaignGate, CampaignRunner
 from contactguard.services.compliance import refresh_due_states
 from contactguard.services.console import record_daily_figures
 from contactguard.services.delivery import Transports
@@ -147,22 +149,31 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
         write_uow, deps.box, resolver=deps.resolver, timeout=settings.webhook_timeout_seconds,
         allow_private=settings.webhook_allow_private))
     metrics = DeliveryMetricsCollector()
-    transports = Transports(senders=chosen, renderer=MessageRenderer(), metrics=metrics,
+    # Campaigns (issue 8): holiday calendars, the renderer's policy reasons, the delivery gate
+    deps.calendars = HolidayCalendars()
+    renderer = MessageRenderer(extra_context=partial(campaign_messages.render_context, deps))
+    deps.renderer = renderer
+    transports = Transports(senders=chosen, renderer=renderer, metrics=metrics,
                             retry=RetryPolicy(max_attempts=16),  # ~45 min of outage
                             retry_by_channel={Channel.WEBHOOK: WEBHOOK_RETRY},
                             on_outcome={Channel.WEBHOOK: partial(webhooks.delivery_outcome, deps)},
                             lease=timedelta(seconds=settings.worker_lease_seconds))
     periodic = [PeriodicJob("compliance-refresh", settings.compliance_refresh_seconds,
-                            partial(refresh_due_states, deps)),
+                            partial(refresh_due_states, deps, budget_seconds=10.0)),
                 PeriodicJob("contact-changes-purge", 3600.0,
                             partial(purge_contact_changes, deps)),
                 PeriodicJob("web-sessions-purge", 3600.0, partial(purge_sessions, deps)),
                 # Operator console (issue 8)
                 PeriodicJob("console-daily-figures", 600.0, partial(record_daily_figures, deps)),
                 PeriodicJob("login-failures-purge", 3600.0, partial(purge_failures, deps))]
+    runner = CampaignRunner(deps, batch=settings.campaign_batch)
+    transports.gate = CampaignGate(deps)
+    periodic.append(PeriodicJob("campaigns", settings.campaign_tick_seconds,
+                                partial(runner.run, budget_seconds=5.0)))
     container = Container(settings=settings, engine=engine, deps=deps, transports=transports,
                           authenticator=ApiKeyAuthenticator(deps), periodic_jobs=periodic)
     container.extras["metrics"] = metrics
+    container.extras["campaign_runner"] = runner
     container.extras["twilio_validator"] = callback_validator(settings)
     container_ref.append(container)
     run_worker = start_worker if start_worker is not None else settings.run_inprocess_worker

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     max_form_bytes: int = Field(
         64 * 1024, ge=1024, description="Largest urlencoded form body in bytes (Seller Center, "
         "console and provider callbacks).")
+    # --- Campaigns (issue 8) ---
+    campaign_batch: int = Field(2000, ge=10, le=50_000,
+                                description="Accounts a worker plans or messages per transaction.")
+    campaign_tick_seconds: float = Field(1.0, gt=0, le=60,
+                                         description="How often workers look for campaign work.")
 
     @field_validator("public_url")
     @classmethod

@@ -76,6 +76,7 @@ class UnitOfWork(Protocol):
     operators: Any
     login_failures: Any
     console: Any
+    campaigns: Any
 
     def __enter__(self) -> UnitOfWork: ...
 

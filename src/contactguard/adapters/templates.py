@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
@@ -17,7 +18,9 @@ from contactguard.formatting import format_day, format_locale, format_moment, pa
 class MessageRenderer:
     """Looks up ``messages/<locale>/<kind>.<channel>.txt`` (English when a locale lacks it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, extra_context: Callable[[StoredMessage], Mapping[str, Any]] | None = None
+                 ) -> None:
+        self._extra_context = extra_context  # e.g. a campaign message's policy reasons
         self._env = Environment(
             loader=PackageLoader("contactguard", "templates"),
             autoescape=False,  # noqa: S701 - plain-text bodies; HTML templates escape explicitly
@@ -37,6 +40,8 @@ class MessageRenderer:
         locale = message_locale(message.locale)
         context: dict[str, Any] = {**message.params, **message.secret_params,
                                    "reference": message.reference}
+        if self._extra_context is not None:
+            context.update(self._extra_context(message))
         if "code" in context:
             context["code_digits"] = ", ".join(context["code"])
         context.update(_localized(message, locale))

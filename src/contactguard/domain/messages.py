@@ -21,12 +21,19 @@ class MessageStatus(StrEnum):
     FAILED = "failed"  # permanently undeliverable; last_error says why
     EXPIRED = "expired"  # a code that could only have arrived after its challenge expired
     CANCELED = "canceled"  # superseded before it was sent (e.g. a resend replaced the code)
+    HELD = "held"  # a campaign message while its campaign is paused; pending again on resume
 
 
 class MessageKind(StrEnum):
     VERIFICATION_CODE = "verification_code"
     CONTACT_CHANGED = "contact_changed"  # "if this wasn't you": to the old email + message center
     WEBHOOK_EVENT = "webhook_event"  # a signed event to an operator's endpoint (channel webhook)
+    CAMPAIGN_NOTICE = "campaign_notice"  # a campaign's announcement (email, SMS; in-app = its step)
+    CAMPAIGN_REMINDER = "campaign_reminder"  # a campaign's reminder before the account's deadline
+
+
+class JsonText(str):
+    """Message parameters already serialised to JSON (bulk writes share one template)."""
 
 
 #: Kinds that carry a one-time code: on a code channel they travel in the code lane.
@@ -47,7 +54,11 @@ class Lane(StrEnum):
 
 def new_reference() -> str:
     """A short reference code such as ``CG-7KQ4-M9XD`` that a seller can look up later."""
-    chars = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+    number = secrets.randbelow(len(_REFERENCE_ALPHABET) ** 8)  # one draw, uniform
+    chars = ""
+    for _ in range(8):
+        number, digit = divmod(number, len(_REFERENCE_ALPHABET))
+        chars += _REFERENCE_ALPHABET[digit]
     return f"CG-{chars[:4]}-{chars[4:]}"
 
 

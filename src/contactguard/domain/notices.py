@@ -31,6 +31,14 @@ TITLES: dict[str, dict[str, str]] = {
         "en": "Your {contact_label} was changed to {masked_new}",
         "zh-Hans": "您的{contact_label}已更改为 {masked_new}",
     },
+    "campaign_notice": {
+        "en": "{campaign_name}: verify your {contacts_text} by {deadline_date}",
+        "zh-Hans": "{campaign_name}：请于 {deadline_date} 前验证您的{contacts_text}",
+    },
+    "campaign_reminder": {
+        "en": "Reminder: verify your {contacts_text} by {deadline_date}",
+        "zh-Hans": "提醒：请于 {deadline_date} 前验证您的{contacts_text}",
+    },
 }
 
 _FALLBACK = {"en": "Notice: {kind}", "zh-Hans": "通知：{kind}"}

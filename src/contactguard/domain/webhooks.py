@@ -17,6 +17,7 @@ class EventType(StrEnum):
     VERIFICATION_LOCKED = "verification.locked"
     ACCOUNT_ELIGIBILITY_CHANGED = "account.eligibility_changed"
     ACCOUNT_COMPLIANCE_CHANGED = "account.compliance_changed"
+    CAMPAIGN_FINISHED = "campaign.finished"
 
 
 #: Backoff 30 s doubling to a 2 h cap; even with the smallest jitter the attempts span more

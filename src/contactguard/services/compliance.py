@@ -4,6 +4,7 @@ account health assurance eligibility (requirements plus the platform's own signa
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -189,10 +190,13 @@ def sync_account(deps: Deps, uow: UnitOfWork, account: Account, actor: Actor = S
             "deadline": deadline}, account_id=account.id)
 
 
-def refresh_due_states(deps: Deps, *, batch: int = 500) -> int:
+def refresh_due_states(deps: Deps, *, batch: int = 500,
+                       budget_seconds: float | None = None) -> int:
     """The periodic job: recompute accounts whose state time alone has changed (verified ->
-    due soon -> overdue) or that a policy change marked. Returns how many were recomputed."""
+    due soon -> overdue) or that a policy change (or a campaign notice) marked. Returns how
+    many were recomputed; stops after ``budget_seconds`` so other jobs get their turn."""
     done = 0
+    stop_at = None if budget_seconds is None else time.monotonic() + budget_seconds
     while True:
         with deps.uow() as uow:
             ids = uow.compliance.due_for_recheck(deps.clock.now(), batch)
@@ -202,7 +206,7 @@ def refresh_due_states(deps: Deps, *, batch: int = 500) -> int:
                     sync_account(deps, uow, account, SYSTEM)
             uow.commit()
         done += len(ids)
-        if len(ids) < batch:
+        if len(ids) < batch or (stop_at is not None and time.monotonic() >= stop_at):
             return done
 
 
@@ -275,7 +279,9 @@ def account_deadlines(uow: UnitOfWork, account: Account) -> dict[ContactKind, da
     a requirement that is missing or never verified is due then instead of after the grace
     period.
     """
-    return {}
+    from contactguard.services import campaigns
+
+    return campaigns.account_deadlines(uow, account)
 
 
 def _evaluate(deps: Deps, uow: UnitOfWork, account: Account,

@@ -8,7 +8,7 @@ import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -53,6 +53,9 @@ class Transports:
     metrics: DeliveryMetrics | None = None
     #: Attempts before a message whose sending keeps raising unexpected exceptions fails.
     unexpected_attempts: int = UNEXPECTED_ATTEMPTS
+    #: Campaigns (issue 8): asked before a message is rendered; a (status, available_at) answer
+    #: parks it unsent (campaign paused -> held, canceled, or quiet hours -> pending later).
+    gate: Callable[[StoredMessage], tuple[MessageStatus, datetime] | None] | None = None
 
     def retry_for(self, channel: Channel) -> RetryPolicy:
         return self.retry_by_channel.get(channel, self.retry)
@@ -69,6 +72,7 @@ class BatchResult:
     crashed: int = 0  # an unexpected exception: retried (bounded) or failed, never the batch
     lost_lease: int = 0  # another worker took the message over before it was handed over
     released: int = 0  # given back unsent on shutdown
+    held: int = 0  # parked by the gate (campaign paused or canceled, quiet hours)
 
 
 def deliver_due(deps: Deps, transports: Transports, *, owner: str, limit: int = 50,
@@ -138,6 +142,13 @@ def deliver_due(deps: Deps, transports: Transports, *, owner: str, limit: int = 
 def _deliver_one(deps: Deps, transports: Transports, owner: str, message: StoredMessage,
                  sealed: str | None) -> str:
     now = deps.clock.now()
+    if transports.gate is not None:
+        parked = transports.gate(message)
+        if parked is not None:
+            with deps.uow() as uow:
+                uow.outbox.park(message.id, owner=owner, status=parked[0], available_at=parked[1])
+                uow.commit()
+            return "held"
     if message.not_after is not None and now >= message.not_after:
         _finish(deps, transports, message, owner, MessageStatus.EXPIRED,
                 error="not sent: its code expired before it could be delivered")

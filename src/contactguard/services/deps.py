@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from contactguard.domain.campaigns import HolidayCalendar, WeekendCalendar
 from contactguard.domain.challenges import CODE_LENGTH, VerificationRules
 from contactguard.domain.compliance import Policy
 from contactguard.domain.operators import LoginThrottle
@@ -13,6 +14,7 @@ from contactguard.ports import (
     Clock,
     CodeHasher,
     PasswordHasher,
+    Renderer,
     Resolver,
     SecondFactor,
     SecretBox,
@@ -56,6 +58,10 @@ class Deps:
     passwords: PasswordHasher | None = None
     second_factor: SecondFactor | None = None
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    # Campaigns (issue 8): public holidays by country (bootstrap: the `holidays` package) and
+    # the message renderer (campaign previews render sample messages).
+    calendars: Callable[[str], HolidayCalendar] = field(default=lambda _country: WeekendCalendar())
+    renderer: Renderer | None = None
 
     @property
     def policy(self) -> Policy:

@@ -9,6 +9,7 @@ from typing import Any
 from contactguard.domain.messages import MessageStatus
 from contactguard.domain.notices import notice_title
 from contactguard.errors import NotFound
+from contactguard.services import campaign_notices
 from contactguard.services.deps import Deps
 from contactguard.services.lookup import require_account
 
@@ -28,6 +29,10 @@ class Notice:
     channels: tuple[str, ...]
     statuses: tuple[str, ...]
     params: dict[str, Any]
+    # Campaigns (issue 8): the campaign a notice belongs to, its in-app text, when first seen
+    campaign: int | None = None
+    body: str | None = None
+    read_at: datetime | None = None
 
 
 def list_notices(deps: Deps, external_id: str, *, locale: str | None = None) -> list[Notice]:
@@ -39,6 +44,9 @@ def list_notices(deps: Deps, external_id: str, *, locale: str | None = None) -> 
     with deps.reader() as uow:
         account = require_account(uow, external_id)
         rows = uow.outbox.for_account(account.id, limit=_LIMIT)
+        steps = uow.campaigns.notices_for_account(account.id, limit=_LIMIT)
+        reads = uow.campaigns.reads(account.id, list({r.reference for r in rows}
+                                                     | {s.reference for s in steps}))
     lang = locale or account.locale
     grouped: dict[str, list[Any]] = {}
     for row in rows:
@@ -52,7 +60,9 @@ def list_notices(deps: Deps, external_id: str, *, locale: str | None = None) -> 
             reference=reference, kind=first.kind,
             title=notice_title(first.kind, params, lang), created_at=first.created_at,
             channels=tuple(dict.fromkeys(r.channel for r in group)),
-            statuses=tuple(r.status for r in group), params=params))
+            statuses=tuple(r.status for r in group), params=params,
+            read_at=reads.get(reference)))
+    notices = campaign_notices.merge(deps, account, notices, steps, lang, reads)
     notices.sort(key=lambda n: n.created_at, reverse=True)
     return notices
 
@@ -68,3 +78,21 @@ def find_notice(deps: Deps, external_id: str, reference: str, *,
         if notice.reference == wanted:
             return notice
     raise NotFound(f"no notice '{reference[:20]}' for this account")
+
+
+@dataclass(frozen=True, slots=True)
+class NoticePage:
+    items: list[Notice]
+    next_cursor: str | None
+
+
+def list_messages(deps: Deps, external_id: str, *, limit: int = 50,
+                  cursor: str | None = None, locale: str | None = None) -> NoticePage:
+    """The account's message center for the API: notices newest first, ``limit`` at a time
+    (``cursor``: the previous page's ``next_cursor``). Reading it does not mark anything read.
+
+    Raises AccountNotFound, ValidationFailed (bad limit or cursor).
+    """
+    items, next_cursor = campaign_notices.page(list_notices(deps, external_id, locale=locale),
+                                               limit=limit, cursor=cursor)
+    return NoticePage(items, next_cursor)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, or_, select, update
+from sqlalchemy import Connection, Row, String, any_, bindparam, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from contactguard.adapters.db import tables as t
+from contactguard.adapters.db.bulk import bulk_insert
 from contactguard.domain.contacts import CODE_CHANNELS, Channel
 from contactguard.domain.messages import (
     CODE_KINDS,
@@ -20,6 +22,9 @@ from contactguard.domain.messages import (
 )
 
 _OPEN = (MessageStatus.PENDING.value, MessageStatus.SENDING.value)
+#: The columns a bulk insert (:meth:`OutboxRepository.add_many`) writes.
+MANY_COLUMNS = ("reference", "account_id", "kind", "channel", "recipient", "locale", "params",
+                "secret", "status", "attempts", "available_at", "created_at", "lane")
 
 
 def lane_for(kind: MessageKind | str, channel: Channel | str) -> str:
@@ -56,6 +61,22 @@ class OutboxRepository:
             not_after=message.not_after, status=MessageStatus.PENDING.value, attempts=0,
             available_at=now, created_at=now, lane=lane,
         ).returning(t.outbox.c.id)).scalar_one())
+
+    def add_many(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Write many messages in one go (campaign fan-out); returns how many.
+
+        Every bulk write to the outbox goes through here: each row holds the
+        :data:`MANY_COLUMNS` but ``lane``, which is computed here with :func:`lane_for`
+        (``status`` pending, ``attempts`` 0, secrets already sealed).
+        PostgreSQL: one ``COPY``; SQLite: one executemany.
+        """
+        if not rows:
+            return 0
+        with_lanes = [{**row, "lane": lane_for(row["kind"], row["channel"])} for row in rows]
+        if self._on_add is not None:
+            for lane in {row["lane"] for row in with_lanes}:
+                self._on_add(lane)
+        return bulk_insert(self._conn, t.outbox, MANY_COLUMNS, with_lanes)
 
     def claim_due(self, *, now: datetime, owner: str, lease: timedelta, limit: int,
                   lanes: Sequence[Lane] | None = None) -> list[tuple[StoredMessage, str | None]]:
@@ -160,6 +181,43 @@ class OutboxRepository:
         result = self._conn.execute(update(t.outbox).where(
             c.id.in_(message_ids), c.status == MessageStatus.SENDING.value,
             c.lease_owner == owner).values(lease_expires_at=until))
+        return int(result.rowcount)
+
+    def park(self, message_id: int, *, owner: str, status: MessageStatus,
+             available_at: datetime) -> bool:
+        """Give a claimed, unsent message back as ``status`` (pending later, held, canceled)
+        without counting the attempt: a campaign paused, canceled, or in quiet hours now."""
+        c = t.outbox.c
+        values: dict[str, Any] = {"status": status.value, "available_at": available_at,
+                                  "lease_owner": None, "lease_expires_at": None,
+                                  "attempts": c.attempts - 1}
+        if status is MessageStatus.CANCELED:
+            values["secret"] = None
+        result = self._conn.execute(update(t.outbox).where(
+            c.id == message_id, c.status == MessageStatus.SENDING.value, c.lease_owner == owner,
+            c.handed_over_at.is_(None)).values(**values))
+        return result.rowcount == 1
+
+    def restatus_references(self, references: Sequence[str], *, from_statuses: Sequence[str],
+                            to_status: MessageStatus, available_at: datetime | None = None) -> int:
+        """Move the unsent messages of these references (a campaign's steps) to another
+        status: held on pause, pending on resume, canceled on cancel."""
+        if not references:
+            return 0
+        c = t.outbox.c
+        values: dict[str, Any] = {"status": to_status.value}
+        if available_at is not None:
+            values["available_at"] = available_at
+        if to_status is MessageStatus.CANCELED:
+            values["secret"] = None
+        if self._conn.dialect.name == "postgresql":  # one array parameter for thousands
+            matches = c.reference == any_(bindparam(None, list(references),
+                                                    type_=ARRAY(String())))
+        else:
+            matches = c.reference.in_(list(references))
+        result = self._conn.execute(update(t.outbox).where(
+            matches, c.status.in_(list(from_statuses)),
+            c.challenge_id.is_(None)).values(**values))
         return int(result.rowcount)
 
     def by_provider_id(self, provider_message_id: str) -> Row[Any] | None:

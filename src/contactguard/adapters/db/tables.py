@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -382,6 +383,104 @@ def never_reuse_ids(table: Table, connection: Any, **_: Any) -> None:
 # --- Sent ledger and message checker (issue 9; migration 0006) ------------------------------
 
 # --- Campaigns (issue 8; migration 0007) ----------------------------------------------------
+
+# A campaign: who is told (audience), what is required (contacts) by when (effective_at),
+# on which channels, with which reminders; ``spec`` keeps the operator's settings as given.
+# Planning splits the account ids up to ``plan_last_id`` into ``campaign_ranges`` that any
+# number of workers plan in parallel. ``tokens`` (thousandths) is the throttle's token
+# bucket; ``sweep`` a bulk change of queued mail still to finish (pause, resume, cancel)
+# with its keyset cursor.
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("announce_at", UTCDateTime()),  # NULL: when launched
+    Column("effective_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("launched_at", UTCDateTime()),
+    Column("paused_at", UTCDateTime()),
+    Column("finished_at", UTCDateTime()),
+    Column("canceled_at", UTCDateTime()),
+    Column("targeted", Integer),
+    Column("planned", Integer, nullable=False, default=0),
+    Column("plan_last_id", BigInteger),
+    Column("planned_at", UTCDateTime()),
+    Column("tokens", BigInteger),
+    Column("tokens_at", UTCDateTime()),
+    Column("sweep", String(16)),
+    Column("sweep_cursor", BigInteger, nullable=False, default=0),
+    Column("sweep_not_before", UTCDateTime()),
+    Column("checked_at", UTCDateTime()),
+    Index("ix_campaigns_status", "status"),
+)
+
+# Planning work: account ids [first_id, last_id] of a campaign, claimed with SKIP LOCKED and
+# planned in one transaction (a worker killed mid-range leaves it unplanned for the next).
+campaign_ranges = Table(
+    "campaign_ranges",
+    metadata,
+    Column("campaign_id", BigId, ForeignKey("campaigns.id", ondelete="CASCADE"),
+           primary_key=True, autoincrement=False),
+    Column("range_no", Integer, primary_key=True, autoincrement=False),
+    Column("first_id", BigInteger, nullable=False),
+    Column("last_id", BigInteger, nullable=False),
+    Column("accounts", Integer),
+    Column("done_at", UTCDateTime()),
+)
+
+# One row per targeted account: its own (holiday-adjusted) deadline, where it is in the
+# campaign, and its next step (0 = the notice, k = the k-th reminder) and when.
+campaign_targets = Table(
+    "campaign_targets",
+    metadata,
+    Column("campaign_id", BigId, ForeignKey("campaigns.id", ondelete="CASCADE"),
+           primary_key=True, autoincrement=False),
+    Column("account_id", BigId, ForeignKey("accounts.id", ondelete="CASCADE"),
+           primary_key=True, autoincrement=False),
+    Column("country", String(2), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("deadline", UTCDateTime(), nullable=False),
+    Column("notified_at", UTCDateTime()),
+    Column("seen_at", UTCDateTime()),
+    Column("next_step", Integer),
+    Column("next_step_at", UTCDateTime()),
+    Index("ix_campaign_targets_campaign_id_next_step_at", "campaign_id", "next_step_at"),
+    Index("ix_campaign_targets_account_id", "account_id"),
+)
+
+# Each (campaign, account, step) is written at most once (the primary key): the step row IS
+# the in-app notice (message center, dashboard banner), written in the same transaction as
+# the account's email/SMS outbox rows, which share its ``reference``.
+campaign_steps = Table(
+    "campaign_steps",
+    metadata,
+    Column("campaign_id", BigId, primary_key=True, autoincrement=False),
+    Column("account_id", BigId, primary_key=True, autoincrement=False),
+    Column("step", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(32), nullable=False),
+    Column("reference", String(16), nullable=False),
+    Column("channels", String(64), nullable=False),  # "in_app,email,sms"
+    Column("created_at", UTCDateTime(), nullable=False),
+    ForeignKeyConstraint(["campaign_id", "account_id"],
+                         ["campaign_targets.campaign_id", "campaign_targets.account_id"],
+                         ondelete="CASCADE", name="fk_campaign_steps_campaign_targets"),
+    Index("ix_campaign_steps_account_id_created_at", "account_id", "created_at"),
+)
+
+# When the seller first saw a notice in Seller Center (message center or dashboard banner).
+notice_reads = Table(
+    "notice_reads",
+    metadata,
+    Column("account_id", BigId, ForeignKey("accounts.id", ondelete="CASCADE"),
+           primary_key=True, autoincrement=False),
+    Column("reference", String(16), primary_key=True),
+    Column("read_at", UTCDateTime(), nullable=False),
+)
 
 # --- Server-side web sessions (migration 0008) ----------------------------------------------
 

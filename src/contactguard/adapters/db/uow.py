@@ -9,6 +9,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from contactguard.adapters.db.campaigns import CampaignRepository
 from contactguard.adapters.db.console import (
     ConsoleRepository,
     LoginFailureRepository,
@@ -73,6 +74,7 @@ class SqlUnitOfWork:
     operators: OperatorRepository
     login_failures: LoginFailureRepository
     console: ConsoleRepository
+    campaigns: CampaignRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
                  on_outbox: Callable[[frozenset[str]], None] | None = None,
@@ -122,6 +124,7 @@ class SqlUnitOfWork:
         self.operators = OperatorRepository(conn)
         self.login_failures = LoginFailureRepository(conn)
         self.console = ConsoleRepository(conn)
+        self.campaigns = CampaignRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

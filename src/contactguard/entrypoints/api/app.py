@@ -20,6 +20,7 @@ from contactguard.entrypoints.api.guard import BodyLimits, RequestGuard
 from contactguard.entrypoints.api.problems import install_problem_handlers, problem_catalog
 from contactguard.entrypoints.api.routers import account_sessions, accounts, dev, providers, verifications
 from contactguard.entrypoints.api.routers import audit as audit_routes
+from contactguard.entrypoints.api.routers import campaigns as campaign_routes
 from contactguard.entrypoints.api.routers import policy as policy_routes
 from contactguard.entrypoints.api.routers import webhooks as webhook_routes
 from contactguard.errors import NotFound
@@ -60,6 +61,7 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
     app.include_router(webhook_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(providers.router)
+    app.include_router(campaign_routes.router)
     if container.settings.dev:
         app.include_router(dev.router)
     catalog = problem_catalog()

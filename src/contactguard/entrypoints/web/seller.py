@@ -35,7 +35,7 @@ from contactguard.errors import (
     VerificationClosed,
     VerificationNotFound,
 )
-from contactguard.services import accounts, compliance, message_center, verification
+from contactguard.services import accounts, campaigns, compliance, message_center, verification
 from contactguard.services.seller_sessions import redeem_session_link
 
 router = APIRouter(prefix="/seller", include_in_schema=False)
@@ -90,7 +90,13 @@ async def health(request: Request) -> Response:
                       session.account)
     t = web.translator(session, view.account)
     result = state.eligibility
+    banners = await run(web.container, campaigns.account_banners, web.container.deps,
+                        session.account, locale=t.lang)
+    if banners:  # the dashboard shows the campaign's notice: the seller has seen it
+        await run(web.container, campaigns.mark_seen, web.container.deps, session.account,
+                  [b.reference for b in banners])
     return web.render(request, "health.html", {
+        "campaign_banners": banners,
         "account": view.account, "state": state,
         "contacts": {c.contact.kind: c for c in view.contacts},
         "open_requirements": [r for r in state.compliance.requirements
@@ -302,6 +308,8 @@ async def messages(request: Request) -> Response:
     t = web.translator(session, view.account)
     notices = await run(web.container, message_center.list_notices, web.container.deps,
                         session.account, locale=t.lang)
+    await run(web.container, campaigns.mark_seen, web.container.deps, session.account,
+              [n.reference for n in notices if n.read_at is None])
     ref = request.query_params.get("ref", "").strip()[:20]
     lookup = None
     if ref:

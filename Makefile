@@ -33,9 +33,9 @@ mutation-check: $(STAMP)
 # (then translate).
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -o src/contactguard/locale/web.pot --no-location \
-		--sort-output --project ContactGuard -k _ -k ngettext:1,2 .
+		--sort-output --project ContactGuard -k _ -k N_ -k ngettext:1,2 .
 	$(BIN)/pybabel update -i src/contactguard/locale/web.pot -d src/contactguard/locale -D web \
-		--no-fuzzy-matching --width 100
+		--no-fuzzy-matching --ignore-obsolete --width 100
 	$(BIN)/pybabel extract -F babel-console.cfg -o src/contactguard/locale/console.pot --no-location \
 		--sort-output --project ContactGuard -k _ -k ngettext:1,2 -k gettext .
 	test -f src/contactguard/locale/zh_Hans/LC_MESSAGES/console.po || $(BIN)/pybabel init \

@@ -128,7 +128,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
         hasher=HmacCodeHasher(settings.secret_key),
         box=FernetSecretBox(settings.secret_key),
         branding=Branding(platform_name=settings.platform_name,
-                          public_host=settings.public_host),
+                          public_host=settings.public_host,
+                          public_url=settings.public_url.rstrip("/")),
         allow_unknown_line_types=settings.allow_unknown_line_types,
     )
     # Policy and eligibility, webhooks, audit (issue 5)

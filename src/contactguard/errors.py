@@ -7,17 +7,23 @@ entrypoints never raise HTTP exceptions of their own for domain failures.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
-    """One problem with one input field (``field`` is a dotted path such as ``contacts.emergency_phone``)."""
+    """One problem with one input field (``field`` is a dotted path such as ``contacts.emergency_phone``).
+
+    ``code`` names the problem; ``params`` are the values its message quotes (the input, a
+    region, ...), so pages can word it in the reader's language from the code alone.
+    """
 
     field: str
     message: str
     code: str = "invalid"
+    params: Mapping[str, str] | None = None
 
 
 class ContactGuardError(Exception):
@@ -165,10 +171,15 @@ class SessionLinkInvalid(ContactGuardError):
 
 
 class TooManyContactChanges(RateLimited):
-    """The account changed its contacts more often in 24 hours than the policy allows."""
+    """The account replaced verified contacts more often in 24 hours than the policy allows."""
 
     code = "too-many-contact-changes"
     title = "Too many contact changes"
+
+    def __init__(self, detail: str, *, retry_at: datetime, retry_after_seconds: int,
+                 limit: int = 0) -> None:
+        super().__init__(detail, retry_at=retry_at, retry_after_seconds=retry_after_seconds)
+        self.limit = limit
 
 
 # --- Operator console (issue 8) ---

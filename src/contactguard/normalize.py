@@ -22,6 +22,7 @@ from contactguard.domain.contacts import PHONE_CHANNELS, REFUSED_LINE_TYPES, Lin
 from contactguard.domain.text import (
     CONTROL_CHARACTERS,
     control_characters_message,
+    describe_character,
     unsafe_character,
 )
 from contactguard.errors import FieldError, ValidationFailed
@@ -61,10 +62,12 @@ def parse_phone(
     try:
         number = phonenumbers.parse(text, default_region.upper())
     except phonenumbers.NumberParseException:
-        _fail(field, f"'{_preview(text)}' is not a phone number", "invalid_phone")
+        _fail(field, f"'{_preview(text)}' is not a phone number", "invalid_phone",
+              value=_preview(text))
     if not phonenumbers.is_valid_number(number):
         region = phonenumbers.region_code_for_number(number) or default_region
-        _fail(field, f"'{_preview(text)}' is not a valid number for region {region}", "invalid_phone")
+        _fail(field, f"'{_preview(text)}' is not a valid number for region {region}", "invalid_phone",
+              value=_preview(text), region=region)
     line_type = _LINE_TYPES.get(phonenumbers.number_type(number), LineType.UNKNOWN)
     if line_type in REFUSED_LINE_TYPES:
         _fail(field, REFUSED_LINE_TYPES[line_type], line_type.value)
@@ -92,7 +95,7 @@ def normalize_email(raw: str, *, field: str, check_deliverability: bool = False)
     try:
         result = validate_email(text, check_deliverability=check_deliverability)
     except EmailNotValidError as exc:
-        _fail(field, str(exc), "invalid_email")
+        _fail(field, str(exc), "invalid_email", value=_preview(text), reason=_email_reason(str(exc)))
     if domain_warnings(result.domain):
         return f"{result.local_part}@{result.ascii_domain}"
     return str(result.normalized)
@@ -160,6 +163,22 @@ def _imitates_ascii(label: str) -> bool:
             return False
     return True
 
+#: email-validator's message -> a short reason pages can word in any language.
+_EMAIL_REASONS = (
+    ("must have an @-sign", "no_at_sign"),
+    ("something before the @-sign", "missing_local_part"),
+    ("something after the @-sign", "missing_domain"),
+    ("characters before the @-sign", "local_part_characters"),
+    ("after the @-sign contains invalid characters", "domain_characters"),
+    ("should have a period", "domain_without_period"),
+    ("special-use or reserved", "reserved_domain"),
+    ("too long", "too_long"),
+)
+
+
+def _email_reason(message: str) -> str:
+    return next((reason for text, reason in _EMAIL_REASONS if text in message), "syntax")
+
 
 def normalize_recipient(raw: str) -> str:
     """Best-effort normalization of a recipient filter: E.164 digits or a lower-cased email."""
@@ -181,7 +200,8 @@ def text_error(value: str, *, field: str) -> FieldError | None:
     found = unsafe_character(value)
     if found is None:
         return None
-    return FieldError(field, control_characters_message(found), CONTROL_CHARACTERS)
+    return FieldError(field, control_characters_message(found), CONTROL_CHARACTERS,
+                      params={"character": describe_character(found)})
 
 
 def check_text(value: str, *, field: str) -> str:
@@ -196,8 +216,9 @@ def _preview(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _fail(field: str, message: str, code: str) -> NoReturn:
-    raise ValidationFailed(message, errors=[FieldError(field=field, message=message, code=code)])
+def _fail(field: str, message: str, code: str, **params: str) -> NoReturn:
+    raise ValidationFailed(message, errors=[FieldError(field=field, message=message, code=code,
+                                                       params=params or None)])
 
 
 @lru_cache(maxsize=1)

@@ -135,17 +135,17 @@ def test_policy_api_validates_every_field(client: TestClient, container: Contain
         "required": ["emergency_email", "emergency_phone"], "reverify_after_days": 365,
         "due_soon_days": 30, "snooze_days": 3, "max_snoozes": 3,
         "max_contact_changes_per_day": 3, "grace_days": 30, "min_notice_days": 14,
-        "min_signals": {}}
+        "min_signals": {}, "email_link": False}
     assert set(reasons) == {"en", "zh-Hans"}
     assert "account health assurance" in reasons["en"]["consequence"]
     bad = client.put("/v1/policy", json={"required": ["fax"], "reverify_after_days": 0,
                                          "snooze_days": "3", "colour": "red", "grace_days": 0,
                                          "reasons": {"fr": {"why": "x", "consequence": "\u202e"},
-                                                     "de": {"why": "x"}}})
+                                                     "de": {"why": "x"}}, "email_link": "yes"})
     assert bad.status_code == 422
     fields = {e["field"] for e in bad.json()["errors"]}
     assert fields == {"required", "reverify_after_days", "snooze_days", "colour", "grace_days",
-                      "reasons.fr.consequence", "reasons.de", "reasons"}
+                      "reasons.fr.consequence", "reasons.de", "reasons", "email_link"}
     good = client.put("/v1/policy", json={"required": ["emergency_phone"],
                                           "reverify_after_days": 180})
     assert good.status_code == 200 and good.json()["reverify_after_days"] == 180

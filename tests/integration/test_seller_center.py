@@ -23,7 +23,7 @@ from contactguard.services.accounts import (
 from contactguard.services.audit import list_entries
 from contactguard.services.message_center import find_notice, list_notices
 from contactguard.services.seller_sessions import create_session_link, redeem_session_link
-from contactguard.services.verification import resend_code, start_verification
+from contactguard.services.verification import check_code, resend_code, start_verification
 from contactguard.testing import FrozenClock, RecordingSender
 from tests.conftest import deliver, latest_code
 from tests.integration.conftest import LANDLINE_CN, MOBILE_GB, make_account
@@ -111,11 +111,16 @@ def test_bad_security_phrases_are_refused(container: Container, phrase: str) -> 
     assert get_account(container.deps, "s1").account.security_phrase is None
 
 
-def test_the_security_phrase_appears_in_the_next_email(container: Container,
-                                                       sender: RecordingSender) -> None:
+def test_the_security_phrase_appears_in_the_next_email_to_a_verified_address(
+        container: Container, sender: RecordingSender, clock: FrozenClock) -> None:
     _seller(container)
     saved = set_security_phrase(container.deps, "s1", "  blue   teapot on the sill ")
     assert saved.security_phrase == "blue teapot on the sill"
+    first = start_verification(container.deps, account="s1", contact=ContactKind.EMERGENCY_EMAIL)
+    code = latest_code(container, sender, "owner@lotus.example.com")
+    assert "blue teapot" not in sender.to("owner@lotus.example.com")[-1].body  # not verified
+    check_code(container.deps, first.id, code)
+    clock.advance(seconds=31)
     start_verification(container.deps, account="s1", contact=ContactKind.EMERGENCY_EMAIL)
     deliver(container)
     assert "blue teapot on the sill" in sender.to("owner@lotus.example.com")[-1].body

@@ -166,15 +166,29 @@ def test_changing_a_contact_notifies_the_old_email_and_the_message_center(
     assert all(v != "new@example.com" and v != "+447911123457" for v in masked)
 
 
-def test_too_many_changes_in_a_day_are_refused(client: TestClient, clock: FrozenClock) -> None:
+def test_too_many_changes_in_a_day_are_refused(client: TestClient, container: Container,
+                                               clock: FrozenClock,
+                                               sender: RecordingSender) -> None:
+    """Replacing a verified value counts against the daily limit; a change of a value that
+    was never verified (fixing a typo) does not (issue 12)."""
     make_account(client, "c2", country="GB", email="c2@example.com", phone=MOBILE_GB)
+
+    def verify_phone(number: str) -> None:
+        started = start_verification(container.deps, account="c2",
+                                     contact=ContactKind.EMERGENCY_PHONE)
+        check_code(container.deps, started.id, latest_code(container, sender, number))
+
+    for typo in range(4):  # never verified: as many fixes as needed
+        assert change_phone(client, "c2", f"+44 7911 12345{typo}").status_code == 200
+    verify_phone("+447911123453")
     for last in range(3):
         assert change_phone(client, "c2", f"+44 7911 12346{last}").status_code == 200
+        verify_phone(f"+44791112346{last}")
     refused = change_phone(client, "c2", "+44 7911 123469")
     assert refused.status_code == 429
     problem = refused.json()
     assert problem["type"].endswith("/too-many-contact-changes")
-    assert "3 times in the last 24 hours" in problem["detail"]
+    assert "at most 3 times in 24 hours" in problem["detail"]
     assert int(refused.headers["Retry-After"]) == 24 * 3600
     assert change_phone(client, "c2", "+44 7911 123462").status_code == 200  # same value: no change
     clock.advance(hours=24, seconds=1)

@@ -41,10 +41,16 @@ def test_hourly_cap_waits_for_the_oldest_send_to_leave_the_window() -> None:
     assert rules.next_send_at(sends, at(3601)) <= at(3601)  # oldest left the window
 
 
-def test_codes_are_six_ascii_digits() -> None:
+def test_codes_are_six_digits_as_people_type_them() -> None:
+    """Issue 12: "79 69 52" and full-width digits from a Chinese input method are codes."""
     assert normalize_code(" 123 456 ") == "123456"
     assert normalize_code("123-456") == "123456"
-    for bad in ("12345", "1234567", "12345a", "١٢٣٤٥٦", ""):
+    assert normalize_code("79 69 52") == "796952"
+    assert normalize_code("\uff11\uff12\uff13\uff14\uff15\uff16") == "123456"  # full width
+    assert normalize_code("\uff11\uff12\uff13\u3000\uff14\uff15\uff16") == "123456"  # CJK space
+    assert normalize_code("\u0661\u0662\u0663\u0664\u0665\u0666") == "123456"  # Arabic-Indic
+    assert normalize_code("123\u00a0456") == "123456"  # no-break space from a copy
+    for bad in ("12345", "1234567", "12345a", "\u4e00\u4e8c\u4e09456", "", "1" * 70, "12 34 5x"):
         assert normalize_code(bad) is None
 
 

@@ -11,6 +11,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
 from contactguard.domain.contacts import Channel
 from contactguard.domain.locales import message_locale
 from contactguard.domain.messages import RenderedMessage, StoredMessage
+from contactguard.domain.notices import contact_label
+from contactguard.formatting import format_day, format_locale, format_moment, parse_moment
 
 
 class MessageRenderer:
@@ -42,6 +44,7 @@ class MessageRenderer:
             context.update(self._extra_context(message))
         if "code" in context:
             context["code_digits"] = ", ".join(context["code"])
+        context.update(_localized(message, locale))
         stem = f"{message.kind.value}.{message.channel.value}"
         body = self._render(locale, f"{stem}.txt", context)
         subject = html = None
@@ -67,6 +70,27 @@ class MessageRenderer:
         except TemplateNotFound:
             template = self._env.get_template(f"messages/en/{name}")
         return template.render(context)
+
+
+def _localized(message: StoredMessage, locale: str) -> dict[str, Any]:
+    """Values written in the seller's language, locale formats and time zone: the contact's
+    label, and each moment param (``deadline``, ``changed_at``) as ``<name>_day`` (the date)
+    and ``<name>_text`` (date, time and the zone's name)."""
+    params = message.params
+    formats = format_locale(locale, message.locale)
+    time_zone = params.get("time_zone")
+    kind = str(params.get("contact") or params.get("contact_label") or "").replace(" ", "_")
+    values: dict[str, Any] = {"contact_label": contact_label(kind, locale)}
+    for name in ("deadline", "changed_at"):
+        if name not in params:
+            continue
+        moment = parse_moment(params[name])
+        if moment is None:  # written before moments were stored as ISO 8601: as it was
+            values[f"{name}_day"] = values[f"{name}_text"] = str(params[name] or "")
+            continue
+        values[f"{name}_day"] = format_day(moment, locale=formats, time_zone=time_zone)
+        values[f"{name}_text"] = format_moment(moment, locale=formats, time_zone=time_zone)
+    return values
 
 
 def _render_webhook(message: StoredMessage) -> RenderedMessage:

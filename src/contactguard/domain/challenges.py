@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -97,9 +98,25 @@ def seconds_until(moment: datetime, now: datetime) -> int:
     return max(1, math.ceil((moment - now).total_seconds()))
 
 
+#: Separators people type inside a code ("79 69 52", "796-952"): spaces of any kind, dashes, dots.
+_SEPARATORS = frozenset("-\u2010\u2011\u2012\u2013\u2014\u2212\u30fc\uff0d._\u00b7\u30fb")
+
+
 def normalize_code(raw: str) -> str | None:
-    """Strip spaces and dashes people type; return the code or None if it cannot be one."""
-    code = "".join(ch for ch in raw if ch not in " -\t")
-    if len(code) != CODE_LENGTH or not code.isascii() or not code.isdigit():
+    """The code as ASCII digits, or None if ``raw`` cannot be one.
+
+    Accepts what people type: spaces and dashes between digits ("79 69 52"), full-width
+    digits from CJK input methods (U+FF10-FF19) and any other Unicode decimal digits.
+    """
+    if len(raw) > 64:
         return None
-    return code
+    digits = []
+    for ch in unicodedata.normalize("NFKC", raw):
+        if ch.isspace() or ch in _SEPARATORS:
+            continue
+        value = unicodedata.decimal(ch, None)
+        if value is None:
+            return None
+        digits.append(str(value))
+    code = "".join(digits)
+    return code if len(code) == CODE_LENGTH else None

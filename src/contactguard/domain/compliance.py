@@ -72,6 +72,8 @@ class Policy:
     min_notice_days: int = 14
     #: Why contacts must be verified and what a seller loses if not, per language.
     reasons: tuple[PolicyReasons, ...] = DEFAULT_REASONS
+    #: Seller Center (issue 12): verification emails also carry a confirmation link (opt-in).
+    email_link: bool = False
 
     def reasons_for(self, locale: str) -> PolicyReasons:
         """The reasons in ``locale`` (language match), else English, else the first given."""
@@ -89,6 +91,16 @@ class Snooze:
     count: int
 
 
+class RequirementCode(StrEnum):
+    """What a requirement is about, for callers that word it themselves (pages, messages)."""
+
+    CONTACT_MISSING = "contact_missing"  # no value on file
+    CONTACT_UNVERIFIED = "contact_unverified"  # a value that was never verified
+    REVERIFICATION_DUE = "reverification_due"  # verified, to be confirmed again soon
+    REVERIFICATION_OVERDUE = "reverification_overdue"  # the last verification expired
+    VERIFIED = "verified"
+
+
 @dataclass(frozen=True, slots=True)
 class Requirement:
     """One required contact: its state, the deadline if there is one, and why."""
@@ -99,6 +111,7 @@ class Requirement:
     deadline: datetime | None = None
     snoozed_until: datetime | None = None
     snoozes_left: int = 0
+    code: RequirementCode = RequirementCode.VERIFIED
 
     @property
     def is_met(self) -> bool:
@@ -148,7 +161,7 @@ def evaluate(policy: Policy, contacts: Mapping[ContactKind, Contact], now: datet
         snooze = snoozes.get(kind)
         requirements.append(Requirement(
             kind=kind, state=requirement.state, reason=requirement.reason,
-            deadline=requirement.deadline,
+            deadline=requirement.deadline, code=requirement.code,
             snoozed_until=snooze.until if snooze and snooze.until > now else None,
             snoozes_left=max(policy.max_snoozes - (snooze.count if snooze else 0), 0)))
     state = max((r.state for r in requirements), key=_SEVERITY.index,
@@ -175,24 +188,55 @@ def _requirement(policy: Policy, kind: ContactKind, contact: Contact | None,
     label = kind.value.replace("_", " ")
     if contact is None or contact.verified_at is None:
         missing = f"no {label} on file" if contact is None else f"{label} is not verified"
+        code = (RequirementCode.CONTACT_MISSING if contact is None
+                else RequirementCode.CONTACT_UNVERIFIED)
         if first is not None and now >= first:
             return Requirement(kind, ComplianceState.OVERDUE,
-                               f"{missing}; it was due on {first:%Y-%m-%d}", deadline=first)
-        return Requirement(kind, ComplianceState.ACTION_REQUIRED, missing, deadline=first)
+                               f"{missing}; it was due on {first:%Y-%m-%d}", deadline=first,
+                               code=code)
+        return Requirement(kind, ComplianceState.ACTION_REQUIRED, missing, deadline=first,
+                           code=code)
     expires = contact.verified_at + policy.reverify_after
     pending_change = "" if contact.is_verified else "; the new value awaits verification"
     if now >= expires:
         return Requirement(kind, ComplianceState.OVERDUE,
                            f"{label} verification expired on {expires:%Y-%m-%d}{pending_change}",
-                           deadline=expires)
+                           deadline=expires, code=RequirementCode.REVERIFICATION_OVERDUE)
     if now >= expires - policy.due_soon_window:
         return Requirement(kind, ComplianceState.DUE_SOON,
                            f"{label} must be confirmed again by {expires:%Y-%m-%d}"
-                           f"{pending_change}", deadline=expires)
+                           f"{pending_change}", deadline=expires,
+                           code=RequirementCode.REVERIFICATION_DUE)
     if pending_change:
         return Requirement(kind, ComplianceState.COMPLIANT,
                            f"{label} is verified{pending_change}", deadline=expires)
     return Requirement(kind, ComplianceState.COMPLIANT, f"{label} is verified", deadline=expires)
+
+
+class Party(StrEnum):
+    """Who can clear a reason for not being eligible."""
+
+    SELLER = "seller"  # the seller acts: add or verify a contact
+    PLATFORM = "platform"  # a condition on the platform's side (its own signals)
+
+
+@dataclass(frozen=True, slots=True)
+class EligibilityReason:
+    """One reason an account is not eligible, structured for callers that word it themselves.
+
+    ``code`` is a requirement code (``contact_missing``, ``contact_unverified``,
+    ``reverification_overdue``) for the seller's part, or ``signal_missing`` /
+    ``signal_too_low`` for the platform's; ``text`` is the English sentence of ``reasons``.
+    """
+
+    code: str
+    party: Party
+    text: str
+    contact: ContactKind | None = None
+    deadline: datetime | None = None
+    signal: str | None = None
+    minimum: float | None = None
+    value: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,21 +245,41 @@ class Eligibility:
 
     eligible: bool
     reasons: list[str]
+    details: tuple[EligibilityReason, ...] = ()
+
+    @property
+    def seller_actions(self) -> tuple[EligibilityReason, ...]:
+        """What the seller must do (each with its contact and deadline)."""
+        return tuple(r for r in self.details if r.party is Party.SELLER)
+
+    @property
+    def platform_conditions(self) -> tuple[EligibilityReason, ...]:
+        """Conditions on the platform's side, which the seller cannot act on."""
+        return tuple(r for r in self.details if r.party is Party.PLATFORM)
 
 
 def eligibility(policy: Policy, compliance: Compliance,
                 signals: Mapping[str, float] | None = None) -> Eligibility:
     """Eligibility from the requirements and the platform's own signals (missing = not met)."""
     signals = signals or {}
-    reasons = [r.reason for r in compliance.requirements if not r.is_met]
+    details = [EligibilityReason(r.code.value, Party.SELLER, r.reason, contact=r.kind,
+                                 deadline=r.deadline)
+               for r in compliance.requirements if not r.is_met]
     for name, minimum in policy.min_signals:
         value = signals.get(name)
         label = name.replace("_", " ")
         if value is None:
-            reasons.append(f"{label} has not been reported (at least {minimum:g} is required)")
+            details.append(EligibilityReason(
+                "signal_missing", Party.PLATFORM,
+                f"{label} has not been reported (at least {minimum:g} is required)",
+                signal=name, minimum=minimum))
         elif value < minimum:
-            reasons.append(f"{label} is {value:g}, below the required {minimum:g}")
-    return Eligibility(eligible=not reasons, reasons=reasons)
+            details.append(EligibilityReason(
+                "signal_too_low", Party.PLATFORM,
+                f"{label} is {value:g}, below the required {minimum:g}",
+                signal=name, minimum=minimum, value=value))
+    return Eligibility(eligible=not details, reasons=[d.text for d in details],
+                       details=tuple(details))
 
 
 def next_change(policy: Policy, contacts: Mapping[ContactKind, Contact],

@@ -12,11 +12,24 @@ _CHANNEL_NAMES = {
     "zh-Hans": {"sms": "短信", "voice": "语音电话", "email": "电子邮件", "in_app": "卖家中心"},
 }
 
-#: kind -> locale -> title template; ``{masked_to}`` and other safe params are filled in.
+#: What sellers call each contact kind, per language (lower case, inside a sentence).
+CONTACT_LABELS: dict[str, dict[str, str]] = {
+    "en": {"emergency_email": "emergency email", "emergency_phone": "emergency phone"},
+    "zh-Hans": {"emergency_email": "紧急联系邮箱", "emergency_phone": "紧急联系电话"},
+}
+
+_ANY_CONTACT = {"en": "emergency contact", "zh-Hans": "紧急联系方式"}
+
+#: kind -> locale -> title template; ``{masked_to}``, ``{contact_label}`` and other safe
+#: params are filled in.
 TITLES: dict[str, dict[str, str]] = {
     "verification_code": {
         "en": "Verification code sent to {masked_to}",
         "zh-Hans": "验证码已发送至 {masked_to}",
+    },
+    "contact_changed": {
+        "en": "Your {contact_label} was changed to {masked_new}",
+        "zh-Hans": "您的{contact_label}已更改为 {masked_new}",
     },
     "campaign_notice": {
         "en": "{campaign_name}: verify your {contacts_text} by {deadline_date}",
@@ -29,6 +42,16 @@ TITLES: dict[str, dict[str, str]] = {
 }
 
 _FALLBACK = {"en": "Notice: {kind}", "zh-Hans": "通知：{kind}"}
+#: A notice of a kind with no title in a language: still in that language.
+_GENERIC = {"en": "Notice from your Seller Center", "zh-Hans": "卖家中心通知"}
+
+
+def contact_label(kind: str, locale: str) -> str:
+    """``emergency_email`` as a seller reads it in ``locale`` (``紧急联系邮箱``)."""
+    lang = message_locale(locale)
+    if not kind:
+        return _ANY_CONTACT[lang]
+    return CONTACT_LABELS[lang].get(kind) or CONTACT_LABELS["en"].get(kind) or kind.replace("_", " ")
 
 
 def notice_title(kind: str, params: Mapping[str, Any], locale: str) -> str:
@@ -36,16 +59,21 @@ def notice_title(kind: str, params: Mapping[str, Any], locale: str) -> str:
     lang = message_locale(locale)
     template = TITLES.get(kind, {}).get(lang)
     if template is None:
-        title = params.get("title")
+        title = params.get(f"title_{lang}") or (params.get("title") if lang == "en" else None)
         if isinstance(title, str) and title:
             return title
-        return _FALLBACK[lang].format(kind=kind.replace("_", " "))
+        return _GENERIC[lang] if lang != "en" else _FALLBACK[lang].format(
+            kind=kind.replace("_", " "))
     values = {k: v for k, v in params.items() if isinstance(v, str | int)}
+    if "contact" in values:
+        values["contact_label"] = contact_label(str(values["contact"]), lang)
     try:
         return template.format(**values)
     except (KeyError, IndexError, ValueError):
-        return _FALLBACK[lang].format(kind=kind.replace("_", " "))
+        return _GENERIC[lang] if lang != "en" else _FALLBACK[lang].format(
+            kind=kind.replace("_", " "))
 
 
 def channel_name(channel: str, locale: str) -> str:
     return _CHANNEL_NAMES[message_locale(locale)].get(channel, channel)
+

@@ -24,7 +24,7 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "grace_days": (1, 365),
     "min_notice_days": (1, 90),
 }
-KEYS = ("required", *_LIMITS, "min_signals", "reasons")
+KEYS = ("required", *_LIMITS, "min_signals", "reasons", "email_link")
 _REASON_TEXT_MAX = 500
 LOCALE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -53,6 +53,7 @@ def policy_to_document(policy: Policy) -> dict[str, Any]:
         "min_signals": dict(policy.min_signals),
         "reasons": {r.locale: {"why": r.why, "consequence": r.consequence}
                     for r in policy.reasons},
+        "email_link": policy.email_link,
     }
 
 
@@ -114,6 +115,9 @@ def policy_from_document(document: Mapping[str, Any], *, prefix: str = "") -> Po
             else:
                 signals.append((str(name), float(minimum)))
     reasons = _reasons(document.get("reasons", values["reasons"]), bad)
+    email_link = document.get("email_link", values["email_link"])
+    if not isinstance(email_link, bool):
+        bad("email_link", "true or false")
     if errors:
         raise ValidationFailed(errors[0].message if len(errors) == 1 else
                                f"{len(errors)} policy settings are invalid", errors=errors)
@@ -125,7 +129,8 @@ def policy_from_document(document: Mapping[str, Any], *, prefix: str = "") -> Po
                   max_contact_changes_per_day=numbers["max_contact_changes_per_day"],
                   grace_period=timedelta(days=numbers["grace_days"]),
                   min_notice_days=numbers["min_notice_days"],
-                  min_signals=tuple(sorted(signals)), reasons=reasons)
+                  min_signals=tuple(sorted(signals)), reasons=reasons,
+                  email_link=bool(email_link))
 
 
 def _reasons(raw: Any, bad: Any) -> tuple[PolicyReasons, ...]:

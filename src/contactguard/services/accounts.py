@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from contactguard import normalize
+from contactguard.domain import phrases
 from contactguard.domain.accounts import (
     EXTERNAL_ID_RULE,
     MAX_NAME_LENGTH,
@@ -222,7 +222,8 @@ def _store_contact(deps: Deps, uow: UnitOfWork, account: Account, kind: ContactK
         protection.contact_set(deps, uow, account, new, None, actor)  # audit, webhook, compliance
         return new
     if contact.value != value:
-        protection.guard_contact_change(deps, uow, account)  # daily limit; raises
+        if contact.is_verified:  # replacing a verified value: daily limit (raises)
+            protection.guard_contact_change(deps, uow, account)
         previous = replace(contact)
         for challenge_id in uow.challenges.cancel_open(contact.id):
             uow.outbox.cancel_for_challenge(challenge_id)
@@ -285,33 +286,35 @@ def _validate(deps: Deps, data: AccountInput) -> _CleanAccount:
                          time_zone=time_zone, contacts=contacts, parsed=parsed)
 
 
-SECURITY_PHRASE_MIN, SECURITY_PHRASE_MAX = 4, 60
-_LOOKS_LIKE_LINK = re.compile(r"(://|www\.|\.(com|net|org|cn)\b)", re.IGNORECASE)
-_LONG_NUMBER = re.compile(r"\d{6,}")
+SECURITY_PHRASE_MIN, SECURITY_PHRASE_MAX = phrases.MIN_LENGTH, phrases.MAX_LENGTH
+_PHRASE_MESSAGES = {
+    "phrase_length": f"use {SECURITY_PHRASE_MIN} to {SECURITY_PHRASE_MAX} characters",
+    "phrase_characters": "use letters, digits, spaces and punctuation only (no < or >)",
+    "phrase_link": "a phrase may not look like a web address",
+    "phrase_number": "a phrase may not contain a long number, so it is never mistaken for a code",
+    "phrase_example": "this is the example from the page; choose a phrase of your own",
+    "phrase_common": "this phrase is too common; choose one only you would think of",
+}
 
 
 def set_security_phrase(deps: Deps, external_id: str, phrase: str, *,
                         actor: Actor = SYSTEM) -> Account:
     """Set the personal phrase shown in every genuine email to the account holder.
 
-    The phrase is 4-60 printable characters and may not look like a link or a code.
-    Raises AccountNotFound, ValidationFailed.
+    The phrase is 4-60 printable characters, may not look like a link or a code, and may
+    not be the page's example or a very common phrase. Raises AccountNotFound,
+    ValidationFailed (the field error's code says why).
     """
     bad_text = normalize.text_error(phrase.strip(), field="security_phrase")
     if bad_text is not None:
         raise ValidationFailed(bad_text.message, errors=[bad_text])
-    clean = " ".join(phrase.split())
-    problem = None
-    if not SECURITY_PHRASE_MIN <= len(clean) <= SECURITY_PHRASE_MAX:
-        problem = f"use {SECURITY_PHRASE_MIN} to {SECURITY_PHRASE_MAX} characters"
-    elif not all(ch.isprintable() for ch in clean) or any(ch in "<>" for ch in clean):
-        problem = "use letters, digits, spaces and punctuation only (no < or >)"
-    elif _LOOKS_LIKE_LINK.search(clean):
-        problem = "a phrase may not look like a web address"
-    elif _LONG_NUMBER.search(clean):
-        problem = "a phrase may not contain a long number, so it is never mistaken for a code"
-    if problem:
-        raise ValidationFailed(problem, errors=[FieldError("security_phrase", problem, "invalid")])
+    clean = phrases.clean_phrase(phrase)
+    code = phrases.phrase_problem(clean)
+    if code:
+        problem = _PHRASE_MESSAGES[code]
+        raise ValidationFailed(problem, errors=[FieldError(
+            "security_phrase", problem, code,
+            params={"min": str(SECURITY_PHRASE_MIN), "max": str(SECURITY_PHRASE_MAX)})])
     with deps.uow() as uow:
         account = require_account(uow, external_id)
         had_phrase = account.security_phrase is not None

@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from contactguard.domain.accounts import Account
 from contactguard.domain.audit import SYSTEM, Actor
@@ -24,9 +25,11 @@ from contactguard.domain.compliance import (
     next_change,
 )
 from contactguard.domain.contacts import ContactKind
+from contactguard.domain.locales import message_locale
 from contactguard.domain.policy import SIGNAL_NAME, is_finite_number
 from contactguard.domain.webhooks import EventType
 from contactguard.errors import Conflict, FieldError, NotFound, ValidationFailed
+from contactguard.formatting import iso
 from contactguard.ports import UnitOfWork
 from contactguard.services import audit, webhooks
 from contactguard.services.deps import Deps
@@ -288,3 +291,22 @@ def _evaluate(deps: Deps, uow: UnitOfWork, account: Account,
                     uow.snoozes.for_account(account.id), since=account.created_at,
                     deadlines=account_deadlines(uow, account))
 
+
+
+def requirement_params(deps: Deps, uow: UnitOfWork, account: Account,
+                       kind: ContactKind) -> dict[str, Any]:
+    """What a message about ``kind`` says of its requirement, as safe message params.
+
+    ``why`` and ``consequence`` (the policy's reasons in the account's language) always; for
+    an open requirement also ``requirement_state`` and ``deadline`` (ISO 8601, UTC), which
+    the renderer writes in the seller's locale and time zone.
+    """
+    policy = deps.policy
+    reasons = policy.reasons_for(message_locale(account.locale))
+    params: dict[str, Any] = {"why": reasons.why, "consequence": reasons.consequence}
+    compliance = _evaluate(deps, uow, account, policy)
+    requirement = next((r for r in compliance.requirements if r.kind is kind), None)
+    if requirement is not None and requirement.state is not ComplianceState.COMPLIANT:
+        params["requirement_state"] = requirement.state.value
+        params["deadline"] = iso(requirement.deadline)
+    return params

@@ -34,6 +34,8 @@ class Branding:
 
     platform_name: str = "ContactGuard"
     public_host: str = "localhost"
+    #: The sellers' origin, for the pages a message may link to (the opt-in email link).
+    public_url: str = "http://localhost"
 
 
 @dataclass(slots=True)

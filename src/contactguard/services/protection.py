@@ -15,9 +15,10 @@ from contactguard.domain.contacts import Channel, Contact, ContactKind, mask_con
 from contactguard.domain.messages import MessageKind, new_reference
 from contactguard.domain.webhooks import EventType
 from contactguard.errors import TooManyContactChanges
+from contactguard.formatting import iso
 from contactguard.ports import UnitOfWork
 from contactguard.services import audit, webhooks
-from contactguard.services.compliance import sync_account
+from contactguard.services.compliance import requirement_params, sync_account
 from contactguard.services.deps import Deps
 from contactguard.services.messages import queue_message
 
@@ -25,32 +26,38 @@ DAY = timedelta(hours=24)
 
 
 def guard_contact_change(deps: Deps, uow: UnitOfWork, account: Account) -> None:
-    """Refuse a change beyond the policy's daily number. Raises TooManyContactChanges."""
+    """Refuse replacing a verified contact beyond the policy's daily number.
+
+    Only replacements of a verified value count (the protection is against account takeover):
+    fixing a typo in a value that was never verified is always allowed.
+    Raises TooManyContactChanges (with ``limit`` and ``retry_at`` for pages to word).
+    """
     now = deps.clock.now()
     limit = deps.policy.max_contact_changes_per_day
     recent: list[datetime] = uow.contact_changes.since(account.id, now - DAY)
     if len(recent) >= limit:
         retry_at = recent[-limit] + DAY
         raise TooManyContactChanges(
-            f"this account's contacts were changed {len(recent)} times in the last 24 hours, "
-            f"the most allowed is {limit}; try again after {retry_at:%Y-%m-%d %H:%M} UTC",
-            retry_at=retry_at, retry_after_seconds=seconds_until(retry_at, now))
+            f"verified contacts may be replaced at most {limit} times in 24 hours and this "
+            f"account has reached that limit; try again after {retry_at:%Y-%m-%d %H:%M} UTC",
+            retry_at=retry_at, retry_after_seconds=seconds_until(retry_at, now), limit=limit)
 
 
 def contact_set(deps: Deps, uow: UnitOfWork, account: Account, contact: Contact,
                 previous: Contact | None, actor: Actor = SYSTEM) -> None:
     """After a contact was added or changed: log, notify, emit, recompute.
 
-    A change of an existing value is counted against the daily limit and announced to the
-    email in force before the change and to the message center ("if this wasn't you"),
-    without any link.
+    A change of an existing value is announced to the message center and, when there is
+    one, to the verified email ("if this wasn't you"), without any link; replacing a
+    verified value also counts against the daily limit.
     """
     subject = f"account:{account.external_id}"
     action = "contact.added" if previous is None else "contact.changed"
     audit.record(deps, uow, actor, action, subject,
                  before=_with_kind(previous), after=_with_kind(contact))
     if previous is not None:
-        uow.contact_changes.record(account.id, contact.kind, deps.clock.now())
+        if previous.is_verified:  # only replacing a verified value counts (not typo fixes)
+            uow.contact_changes.record(account.id, contact.kind, deps.clock.now())
         _notify_change(deps, uow, account, contact, previous)
     webhooks.emit(deps, uow, EventType.CONTACT_CHANGED, {
         "account": account.external_id, "contact": contact.kind.value,
@@ -98,20 +105,24 @@ def verification_finished(deps: Deps, uow: UnitOfWork, account: Account, challen
 
 def _notify_change(deps: Deps, uow: UnitOfWork, account: Account, contact: Contact,
                    previous: Contact) -> None:
+    """The change notice: to the message center always, by email only to a verified address
+    (one never proven to be the seller's, e.g. a mistyped one, learns nothing)."""
     if previous.kind.is_email:
-        old_email: str | None = previous.active_value
+        old_email: str | None = previous.verified_value
     else:
         email: Contact | None = uow.contacts.get(account.id, ContactKind.EMERGENCY_EMAIL)
-        old_email = email.active_value if email is not None else None
+        old_email = email.verified_value if email is not None else None
     reference = new_reference()
-    params = {"contact_label": contact.kind.value.replace("_", " "),
+    params = {"contact": contact.kind.value,
+              "contact_label": contact.kind.value.replace("_", " "),
               "masked_old": mask_contact(previous.kind, previous.active_value),
               "masked_new": mask_contact(contact.kind, contact.value),
-              "changed_at": f"{deps.clock.now():%Y-%m-%d %H:%M} UTC"}
+              "changed_at": iso(deps.clock.now()),
+              **requirement_params(deps, uow, account, contact.kind)}
     if old_email:
         queue_message(deps, uow, account, kind=MessageKind.CONTACT_CHANGED,
                       channel=Channel.EMAIL, recipient=old_email, params=params,
-                      reference=reference)
+                      reference=reference, recipient_verified=True)
     queue_message(deps, uow, account, kind=MessageKind.CONTACT_CHANGED, channel=Channel.IN_APP,
                   recipient=account.external_id, params=params, reference=reference)
 

@@ -6,6 +6,7 @@ import base64
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from contactguard.domain.accounts import Account
 from contactguard.domain.audit import SYSTEM, Actor
@@ -35,6 +36,7 @@ from contactguard.errors import (
 )
 from contactguard.ports import UnitOfWork
 from contactguard.services import protection
+from contactguard.services.compliance import requirement_params
 from contactguard.services.deps import Deps
 from contactguard.services.lookup import require_account
 from contactguard.services.messages import queue_message
@@ -89,7 +91,8 @@ def start_verification(deps: Deps, *, account: str, contact: ContactKind,
             expires_at=now + deps.rules.code_ttl,
             resend_available_at=deps.rules.next_send_at([*recent, now], now), created_at=now)
         uow.challenges.add(challenge)
-        _record_send(deps, uow, owner, challenge, code, now)
+        _record_send(deps, uow, owner, challenge, code, now,
+                     to_verified=target.verified_value == target.value)
         uow.commit()
         return _view(owner, challenge, now)
 
@@ -172,16 +175,98 @@ def get_verification(deps: Deps, verification_id: str) -> VerificationView:
         return _view(_owner(uow, challenge), challenge, now)
 
 
+def open_verification(deps: Deps, account: str, contact: ContactKind) -> VerificationView | None:
+    """The challenge of the account's ``contact`` that can still be answered (a code was sent,
+    it has not expired and attempts are left), so a seller can come back to it; else None.
+
+    Raises AccountNotFound.
+    """
+    now = deps.clock.now()
+    with deps.reader() as uow:
+        owner = require_account(uow, account)
+        target: Contact | None = uow.contacts.get(owner.id, contact)
+        if target is None:
+            return None
+        challenge: Challenge | None = uow.challenges.open_for_contact(target.id, now)
+        return _view(owner, challenge, now) if challenge is not None else None
+
+
+def email_link_view(deps: Deps, verification_id: str, token: str) -> VerificationView:
+    """The verification an email link names, if the link is genuine (nothing changes).
+
+    Raises VerificationNotFound (unknown, or not this challenge's current link).
+    """
+    now = deps.clock.now()
+    with deps.reader() as uow:
+        challenge = _linked_challenge(deps, uow, verification_id, token)
+        return _view(_owner(uow, challenge), challenge, now)
+
+
+def confirm_email_link(deps: Deps, verification_id: str, token: str, *,
+                       actor: Actor = SYSTEM) -> VerificationView:
+    """Verify an email address through the link in its verification email (the POST of the
+    link's confirm page; opening the link alone changes nothing, so a mail scanner that
+    fetches links verifies nothing).
+
+    The link is bound to the challenge and to the code sent with it (a resend replaces
+    both), works once, and expires with the code. Raises VerificationNotFound (not a
+    genuine link), VerificationClosed (already used, expired, locked or replaced).
+    """
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        challenge = _linked_challenge(deps, uow, verification_id, token, for_update=True)
+        status = challenge.status_at(now)
+        if status is not ChallengeStatus.PENDING or not uow.challenges.transition(
+                challenge.id, ChallengeStatus.APPROVED, now):
+            closed = "approved" if status is ChallengeStatus.APPROVED else status.value
+            raise VerificationClosed(f"this verification is {closed}; start a new one")
+        owner = _owner(uow, challenge)
+        uow.contacts.mark_verified(challenge.contact_id, value=challenge.destination,
+                                   channel=challenge.channel, now=now)
+        challenge.status, challenge.approved_at = ChallengeStatus.APPROVED, now
+        protection.verification_finished(deps, uow, owner, challenge, actor)
+        uow.commit()
+        return _view(owner, challenge, now)
+
+
+def _link_token(deps: Deps, challenge: Challenge) -> str:
+    """A keyed hash of the challenge's current code hash: nothing more is stored, a resend
+    (new code) invalidates the old link, and no one without the secret key can make one."""
+    return deps.hasher.hash(challenge.id, f"email-link:{challenge.code_hash}")
+
+
+def _linked_challenge(deps: Deps, uow: UnitOfWork, verification_id: str, token: str, *,
+                      for_update: bool = False) -> Challenge:
+    challenge: Challenge | None = uow.challenges.get(verification_id, for_update=for_update)
+    if (challenge is None or challenge.channel is not Channel.EMAIL or len(token) > 128
+            or not deps.hasher.matches(challenge.id, f"email-link:{challenge.code_hash}",
+                                       token)):
+        raise VerificationNotFound("this link is not valid")
+    return challenge
+
+
 def _record_send(deps: Deps, uow: UnitOfWork, owner: Account, challenge: Challenge, code: str,
-                 now: datetime) -> None:
-    """Log the send and queue the message carrying ``code``, in the caller's transaction."""
+                 now: datetime, *, to_verified: bool | None = None) -> None:
+    """Log the send and queue the message carrying ``code``, in the caller's transaction.
+
+    An email also says what the requirement is, by when and why (the policy's reasons), and
+    carries a confirm link when the policy turns ``email_link`` on.
+    """
     uow.sends.record(challenge.destination, challenge.id, now)
+    params: dict[str, Any] = {
+        "ttl_minutes": int(deps.rules.code_ttl.total_seconds() // 60),
+        "masked_to": mask_contact(challenge.contact_kind, challenge.destination),
+        "contact": challenge.contact_kind.value}
+    secret_params = {"code": code}
+    if challenge.channel is Channel.EMAIL:
+        params.update(requirement_params(deps, uow, owner, challenge.contact_kind))
+        if deps.policy.email_link:
+            secret_params["link"] = (f"{deps.branding.public_url}/seller/email-link/"
+                                     f"{challenge.id}/{_link_token(deps, challenge)}")
     queue_message(
         deps, uow, owner, kind=MessageKind.VERIFICATION_CODE, channel=challenge.channel,
-        recipient=challenge.destination,
-        params={"ttl_minutes": int(deps.rules.code_ttl.total_seconds() // 60),
-                "masked_to": mask_contact(challenge.contact_kind, challenge.destination)},
-        secret_params={"code": code}, challenge_id=challenge.id, not_after=challenge.expires_at)
+        recipient=challenge.destination, params=params, secret_params=secret_params,
+        challenge_id=challenge.id, not_after=challenge.expires_at, recipient_verified=to_verified)
 
 
 def _closed_result(uow: UnitOfWork, verification_id: str, now: datetime) -> VerificationView:

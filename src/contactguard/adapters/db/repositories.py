@@ -238,6 +238,17 @@ class ChallengeRepository:
             )
         return ids
 
+    def open_for_contact(self, contact_id: int, now: datetime) -> Challenge | None:
+        """The newest challenge of a contact that one could still answer, if any."""
+        c = t.challenges.c
+        row = self._conn.execute(
+            select(t.challenges).where(
+                c.contact_id == contact_id, c.status == ChallengeStatus.PENDING.value,
+                c.expires_at > now, c.attempts < c.max_attempts)
+            .order_by(c.created_at.desc()).limit(1)
+        ).first()
+        return _challenge(row) if row else None
+
     def open_contact_ids(self, contact_ids: Sequence[int], now: datetime) -> set[int]:
         """Contacts among ``contact_ids`` that have a challenge one could still answer."""
         if not contact_ids:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
 
 import anyio
 from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from contactguard import __version__
 from contactguard.bootstrap import Container
@@ -46,7 +50,8 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
     if not container.settings.is_sqlite:
         container.extras.setdefault("limiter", anyio.CapacityLimiter(10))
     app = FastAPI(title="ContactGuard", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
+    _install_docs(app)
     app.state.container = container
     install_problem_handlers(app)
     app.include_router(accounts.router)
@@ -87,6 +92,26 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
     app.add_middleware(RequestGuard, container=container, limits=BodyLimits(
         default=container.settings.max_body_bytes, form=container.settings.max_form_bytes))
     return app
+
+
+#: Swagger UI's files, shipped by the fastapi-offline package: /docs works offline.
+DOCS_ASSETS = "/docs/assets"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) with its script and styles served by this server: nothing is
+    loaded from a CDN, so the docs work on a machine without internet. (ReDoc is off: its
+    bundle fetches its logo from a CDN.)"""
+    assets = Path(str(resources.files("fastapi_offline").joinpath("static")))
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="ContactGuard API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url="/static/web/favicon.svg")
 
 
 _INDEX = """<!doctype html><html lang="en"><head><meta charset="utf-8">

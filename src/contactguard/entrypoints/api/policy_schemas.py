@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from contactguard.domain.audit import AuditEntry, ChainReport
-from contactguard.domain.compliance import ComplianceState, Requirement
+from contactguard.domain.compliance import ComplianceState, Requirement, RequirementCode
 from contactguard.domain.contacts import ContactKind
 from contactguard.domain.messages import MessageStatus
 from contactguard.domain.webhooks import WebhookEndpoint
@@ -44,6 +44,9 @@ class PolicyDocument(BaseModel):
         examples=[{"en": {"why": "so that we can reach you at once if something goes wrong",
                           "consequence": "your account leaves the account health assurance "
                                          "program"}}])
+    email_link: bool = Field(False, description=(
+        "Verification emails also carry a link to a page with a confirm button (the code "
+        "keeps working). Off by default."))
 
 
 class RequirementOut(BaseModel):
@@ -53,11 +56,38 @@ class RequirementOut(BaseModel):
     deadline: datetime | None
     snoozed_until: datetime | None
     snoozes_left: int
+    code: RequirementCode = Field(description=(
+        "What the requirement is about: `contact_missing`, `contact_unverified`, "
+        "`reverification_due`, `reverification_overdue` or `verified`."))
 
     @classmethod
     def of(cls, r: Requirement) -> RequirementOut:
         return cls(contact=r.kind, state=r.state, reason=r.reason, deadline=r.deadline,
-                   snoozed_until=r.snoozed_until, snoozes_left=r.snoozes_left)
+                   snoozed_until=r.snoozed_until, snoozes_left=r.snoozes_left, code=r.code)
+
+
+class SellerActionOut(BaseModel):
+    """Something the seller must do: an open requirement, with its deadline."""
+
+    code: RequirementCode
+    contact: ContactKind
+    state: ComplianceState
+    deadline: datetime | None
+    blocks_eligibility: bool = Field(description=(
+        "true while the account is not eligible because of it; false when it is due soon "
+        "(eligible until the deadline)"))
+    message: str = Field(description="The same sentence as in `reasons` (English).")
+
+
+class PlatformConditionOut(BaseModel):
+    """A condition on the platform's side (a signal in `min_signals`): not the seller's to act on."""
+
+    code: str = Field(description="`signal_missing` (not reported) or `signal_too_low`",
+                      examples=["signal_missing"])
+    signal: str
+    minimum: float
+    value: float | None
+    message: str = Field(description="The same sentence as in `reasons` (English).")
 
 
 class EligibilityOut(BaseModel):
@@ -68,14 +98,38 @@ class EligibilityOut(BaseModel):
     deadline: datetime | None
     requirements: list[RequirementOut]
     signals: dict[str, float]
+    seller_actions: list[SellerActionOut] = Field(description=(
+        "What the seller must do: every open requirement with its deadline (also those due "
+        "soon, to stay eligible)."))
+    platform_conditions: list[PlatformConditionOut] = Field(description=(
+        "Why the account is not eligible on the platform's side (its signals): nothing the "
+        "seller can do in the Seller Center."))
+    why: str = Field(description="The policy's reason for the requirements, in the account's "
+                                 "language.")
+    consequence: str = Field(description="What the seller loses without verified contacts, "
+                                         "in the account's language.")
 
     @classmethod
     def of(cls, view: AccountCompliance) -> EligibilityOut:
-        return cls(account=view.account.external_id, eligible=view.eligible,
-                   reasons=view.eligibility_reasons, state=view.compliance.state,
+        result = view.eligibility
+        texts = view.policy.reasons_for(view.account.locale)
+        return cls(account=view.account.external_id, eligible=result.eligible,
+                   reasons=result.reasons, state=view.compliance.state,
                    deadline=view.compliance.deadline,
                    requirements=[RequirementOut.of(r) for r in view.compliance.requirements],
-                   signals=dict(view.signals))
+                   signals=dict(view.signals),
+                   seller_actions=[
+                       SellerActionOut(code=r.code, contact=r.kind, state=r.state,
+                                       deadline=r.deadline, blocks_eligibility=not r.is_met,
+                                       message=r.reason)
+                       for r in view.compliance.requirements
+                       if r.state is not ComplianceState.COMPLIANT],
+                   platform_conditions=[
+                       PlatformConditionOut(code=c.code, signal=c.signal or "",
+                                            minimum=c.minimum or 0.0, value=c.value,
+                                            message=c.text)
+                       for c in result.platform_conditions],
+                   why=texts.why, consequence=texts.consequence)
 
 
 class ComplianceRowOut(BaseModel):

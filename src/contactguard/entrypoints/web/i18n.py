@@ -13,15 +13,20 @@ from datetime import datetime as DateTime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 from markupsafe import Markup, escape
 
-from contactguard.domain.locales import DEFAULT_LOCALE, SUPPORTED_LOCALES, message_locale
+from contactguard.domain.locales import (
+    DEFAULT_LOCALE,
+    SUPPORTED_LOCALES,
+    from_accept_language,
+    message_locale,
+)
+from contactguard.formatting import format_day, format_locale, format_moment
 
 LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
 DOMAIN = "web"
@@ -43,21 +48,30 @@ def translations(lang: str, domain: str = DOMAIN) -> NullTranslations:
     return Translations(fp=buffer, domain=domain)
 
 
-def pick_language(chosen: str | None, account_locale: str | None) -> str:
-    """The session's choice if supported, else the account's locale, else English."""
+def pick_language(chosen: str | None, account_locale: str | None,
+                  accept_language: str | None = None) -> str:
+    """The session's choice if supported, else the account's locale, else the browser's
+    ``Accept-Language`` (signed-out pages), else English."""
     if chosen in SUPPORTED_LOCALES:
         return str(chosen)
-    return message_locale(account_locale) if account_locale else DEFAULT_LOCALE
+    if account_locale:
+        return message_locale(account_locale)
+    return from_accept_language(accept_language) or DEFAULT_LOCALE
 
 
 @dataclass(frozen=True, slots=True)
 class Translator:
-    """What templates call: ``_``, ``ngettext`` and locale-aware date formatting."""
+    """What templates call: ``_``, ``ngettext`` and locale-aware date formatting.
+
+    Texts are in ``lang``; dates and numbers follow ``account_locale`` when it is written in
+    that language (an ``en-GB`` seller reads ``29 November 2026, 13:27``), in ``time_zone``.
+    """
 
     lang: str
     time_zone: str = "UTC"
     #: The message catalog: ``web`` (Seller Center), ``console`` (operator console), ...
     domain: str = DOMAIN
+    account_locale: str | None = None
 
     def gettext(self, message: str, **values: Any) -> str:
         text = translations(self.lang, self.domain).gettext(message)
@@ -68,28 +82,28 @@ class Translator:
         return _fill(text, {"n": n, **values})
 
     def datetime(self, moment: DateTime | None) -> str:
+        """Date, time and the zone's name, in the seller's zone and locale formats."""
         if moment is None:
             return ""
-        return format_datetime(moment, "medium", tzinfo=self._tz(), locale=self.babel_locale)
+        return format_moment(moment, locale=self.babel_locale, time_zone=self.time_zone)
 
     def date(self, moment: DateTime | None) -> str:
+        """The date in the seller's zone and locale formats."""
         if moment is None:
             return ""
-        return format_date(moment.astimezone(self._tz()), "long", locale=self.babel_locale)
+        return format_day(moment, locale=self.babel_locale, time_zone=self.time_zone)
+
+    def number(self, value: float | None) -> str:
+        return "" if value is None else format_decimal(value, locale=self.babel_locale)
 
     @property
     def babel_locale(self) -> str:
-        return _BABEL_LOCALE.get(self.lang, "en")
+        return format_locale(self.lang, self.account_locale)
 
     @property
     def html_lang(self) -> str:
         return self.lang
 
-    def _tz(self) -> ZoneInfo:
-        try:
-            return ZoneInfo(self.time_zone)
-        except (KeyError, ValueError):
-            return ZoneInfo("UTC")
 
 
 def _fill(text: str, values: dict[str, Any]) -> str:

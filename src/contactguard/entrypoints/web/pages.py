@@ -150,19 +150,21 @@ class WebContext:
     # --- rendering -------------------------------------------------------------------------
 
     def translator(self, session: WebSession, account: Any | None = None, *,
-                   realm: Realm = Realm.SELLER) -> Translator:
-        """Texts in the session's chosen language, else the account's; dates in its zone."""
+                   realm: Realm = Realm.SELLER, request: Request | None = None) -> Translator:
+        """Texts in the session's chosen language, else the account's, else the browser's
+        (``Accept-Language``, for pages without an account); dates in the account's zone."""
         locale = getattr(account, "locale", None)
-        return Translator(pick_language(session.lang, locale),
+        accept = request.headers.get("accept-language") if request is not None else None
+        return Translator(pick_language(session.lang, locale, accept),
                           getattr(account, "time_zone", "UTC"),
-                          domain=self.surfaces[realm].i18n_domain)
+                          domain=self.surfaces[realm].i18n_domain, account_locale=locale)
 
     def render(self, request: Request, template: str, context: dict[str, Any], *,
                status: int = 200, t: Translator | None = None,
                realm: Realm | None = None) -> Response:
         surface = self.surfaces[realm] if realm else self.surface_for(request)
         session = self.session(request, surface.realm)
-        t = t or self.translator(session, realm=surface.realm)
+        t = t or self.translator(session, realm=surface.realm, request=request)
         html = self.env.get_template(f"{surface.template_dir}/{template}").render(
             request=request, session=session, t=t, _=t.gettext, ngettext=t.ngettext,
             csrf_token=session.csrf, languages=LANGUAGE_NAMES,

@@ -11,11 +11,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from contactguard.domain import phrases
 from contactguard.domain.challenges import ChallengeStatus
+from contactguard.domain.compliance import ComplianceState, Requirement, can_snooze
 from contactguard.domain.contacts import Channel, ContactKind
 from contactguard.domain.locales import SUPPORTED_LOCALES
 from contactguard.domain.sessions import Realm
 from contactguard.entrypoints.api.deps import run
+from contactguard.entrypoints.web import texts
+from contactguard.entrypoints.web.i18n import Translator
 from contactguard.entrypoints.web.pages import LoginRequired, PageNotFound, web_of
 from contactguard.entrypoints.web.session import WebSession
 from contactguard.errors import (
@@ -26,6 +30,7 @@ from contactguard.errors import (
     NotFound,
     RateLimited,
     SessionLinkInvalid,
+    TooManyContactChanges,
     ValidationFailed,
     VerificationClosed,
     VerificationNotFound,
@@ -76,14 +81,15 @@ async def open_session(request: Request, token: str) -> Response:
 
 @router.get("")
 async def health(request: Request) -> Response:
+    """Account health: every open requirement with its deadline, why and what is at stake;
+    what the seller must do apart from what depends on the platform."""
     web = web_of(request)
     session = await web.seller(request)
     view = await _account(request, session)
     state = await run(web.container, compliance.get_compliance, web.container.deps,
                       session.account)
     t = web.translator(session, view.account)
-    req_reasons = {r.reason for r in state.compliance.requirements}
-    other_reasons = [r for r in state.eligibility_reasons if r not in req_reasons]
+    result = state.eligibility
     banners = await run(web.container, campaigns.account_banners, web.container.deps,
                         session.account, locale=t.lang)
     if banners:  # the dashboard shows the campaign's notice: the seller has seen it
@@ -91,11 +97,16 @@ async def health(request: Request) -> Response:
                   [b.reference for b in banners])
     return web.render(request, "health.html", {
         "campaign_banners": banners,
-        "account": view.account, "state": state, "contacts": {c.contact.kind: c for c in view.contacts},
+        "account": view.account, "state": state,
+        "contacts": {c.contact.kind: c for c in view.contacts},
         "open_requirements": [r for r in state.compliance.requirements
-                              if r.state.value != "compliant"],
-        "other_reasons": other_reasons, "now": web.container.deps.clock.now(),
-        "done": _done(request), "error": request.query_params.get("error") == "snooze",
+                              if r.state is not ComplianceState.COMPLIANT],
+        "seller_actions": result.seller_actions,
+        "platform_conditions": [texts.platform_condition(t, r)
+                                for r in result.platform_conditions],
+        "reasons": state.policy.reasons_for(t.lang), "can_snooze": can_snooze,
+        "now": web.container.deps.clock.now(), "done": _done(request),
+        "error": request.query_params.get("error") == "snooze",
     }, t=t)
 
 
@@ -117,10 +128,14 @@ async def contacts(request: Request) -> Response:
     web = web_of(request)
     session = await web.seller(request)
     view = await _account(request, session)
+    state = await run(web.container, compliance.get_compliance, web.container.deps,
+                      session.account)
+    requirements: dict[ContactKind, Requirement] = {
+        r.kind: r for r in state.compliance.requirements}
     return web.render(request, "contacts.html", {
         "account": view.account, "contacts": view.contacts, "kinds": list(ContactKind),
         "by_kind": {c.contact.kind: c for c in view.contacts}, "done": _done(request),
-        "done_kind": request.query_params.get("kind"),
+        "done_kind": request.query_params.get("kind"), "requirements": requirements,
     }, t=web.translator(session, view.account))
 
 
@@ -131,7 +146,8 @@ async def edit_contact(request: Request, kind: str) -> Response:
     contact_kind = _kind(kind)
     view = await _account(request, session)
     context: dict[str, Any] = {"account": view.account, "kind": contact_kind,
-                               "current": _contact(view, contact_kind), "error": None, "value": ""}
+                               "current": _contact(view, contact_kind), "error": None,
+                               "limit": None, "value": ""}
     t = web.translator(session, view.account)
     if request.method == "POST":
         form = await web.check_csrf(request)
@@ -140,10 +156,11 @@ async def edit_contact(request: Request, kind: str) -> Response:
             await run(web.container, accounts.set_contact, web.container.deps, session.account,
                       contact_kind, context["value"], actor=session.actor)
         except ValidationFailed as exc:
-            context["error"] = exc.errors[0].message if exc.errors else exc.detail
+            context["error"] = (texts.field_error(t, exc.errors[0], contact_kind) if exc.errors
+                                else t.gettext(texts.UNKNOWN))
             return web.render(request, "contact_edit.html", context, status=422, t=t)
-        except RateLimited as exc:  # too many contact changes today
-            context["error"] = exc.detail
+        except TooManyContactChanges as exc:  # replaced verified contacts too often today
+            context["limit"] = texts.change_limit(t, exc)
             return web.render(request, "contact_edit.html", context, status=429, t=t)
         return web.redirect(request, f"/seller/contacts/{contact_kind.value}/verify?done=saved")
     return web.render(request, "contact_edit.html", context, t=t)
@@ -151,6 +168,8 @@ async def edit_contact(request: Request, kind: str) -> Response:
 
 @router.api_route("/contacts/{kind}/verify", methods=["GET", "POST"])
 async def start(request: Request, kind: str) -> Response:
+    """Send a code; while one sent earlier can still be answered (also inside the resend
+    cooldown, and for a voice call already taken), its code field is right here."""
     web = web_of(request)
     session = await web.seller(request)
     contact_kind = _kind(kind)
@@ -160,10 +179,9 @@ async def start(request: Request, kind: str) -> Response:
         return web.redirect(request, f"/seller/contacts/{contact_kind.value}/edit")
     t = web.translator(session, view.account)
     context: dict[str, Any] = {"account": view.account, "kind": contact_kind, "current": current,
-                               "error": None, "retry_after": None, "done": _done(request),
-                               "open_id": session.verifications.get(contact_kind.value)}
+                               "error": None, "retry_after": None, "done": _done(request)}
     if request.method == "GET":
-        return web.render(request, "verify_start.html", context, t=t)
+        return await _start_page(request, context, contact_kind, t=t)
     form = await web.check_csrf(request)
     channel = form.get("channel") or None
     if channel not in {c.value for c in Channel} | {None}:
@@ -174,15 +192,28 @@ async def start(request: Request, kind: str) -> Response:
                             channel=Channel(channel) if channel else None)
     except RateLimited as exc:
         context["retry_after"] = exc.retry_after_seconds
-        return web.render(request, "verify_start.html", context, status=429, t=t)
+        return await _start_page(request, context, contact_kind, t=t, status=429)
     except ChannelNotAllowed:
         context["error"] = "channel"
-        return web.render(request, "verify_start.html", context, status=422, t=t)
+        return await _start_page(request, context, contact_kind, t=t, status=422)
     except ContactNotFound:
         return web.redirect(request, f"/seller/contacts/{contact_kind.value}/edit")
     session.verifications[contact_kind.value] = started.id
     session.changed = True
     return web.redirect(request, f"/seller/verifications/{started.id}?done=sent")
+
+
+async def _start_page(request: Request, context: dict[str, Any], kind: ContactKind, *,
+                      t: Translator, status: int = 200) -> Response:
+    web = web_of(request)
+    session = web.session(request)
+    open_v = await run(web.container, verification.open_verification, web.container.deps,
+                       session.account, kind)
+    now = web.container.deps.clock.now()
+    context["open_v"] = open_v
+    context["resend_wait"] = (max(0, int((open_v.resend_available_at - now).total_seconds()
+                                         + 0.999)) if open_v else 0)
+    return web.render(request, "verify_start.html", context, status=status, t=t)
 
 
 async def _own_verification(request: Request, session: WebSession,
@@ -290,12 +321,15 @@ async def messages(request: Request) -> Response:
 
 @router.api_route("/security-phrase", methods=["GET", "POST"])
 async def security_phrase(request: Request) -> Response:
+    """Set the phrase; the saved one is shown by its first letters, never in full."""
     web = web_of(request)
     session = await web.seller(request)
     view = await _account(request, session)
     t = web.translator(session, view.account)
+    saved = view.account.security_phrase
     context: dict[str, Any] = {"account": view.account, "error": None, "done": _done(request),
-                               "value": view.account.security_phrase or ""}
+                               "value": "", "saved_hint": phrases.phrase_hint(saved) if saved
+                               else None, "saved_length": len(saved or "")}
     if request.method == "POST":
         form = await web.check_csrf(request)
         context["value"] = form.get("security_phrase", "")[:200]
@@ -303,10 +337,58 @@ async def security_phrase(request: Request) -> Response:
             await run(web.container, accounts.set_security_phrase, web.container.deps,
                       session.account, context["value"], actor=session.actor)
         except ValidationFailed as exc:
-            context["error"] = exc.detail
+            context["error"] = (texts.field_error(t, exc.errors[0]) if exc.errors
+                                else t.gettext(texts.UNKNOWN))
             return web.render(request, "security_phrase.html", context, status=422, t=t)
         return web.redirect(request, "/seller/security-phrase?done=phrase")
     return web.render(request, "security_phrase.html", context, t=t)
+
+
+@router.get("/email-link/{verification_id}/{token}")
+async def email_link(request: Request, verification_id: str, token: str) -> Response:
+    """The page an email's verification link opens: a confirm button, nothing more. Opening
+    it (as mail scanners do) verifies nothing; the button's POST does."""
+    return await _email_link_page(request, verification_id, token)
+
+
+@router.post("/email-link/{verification_id}/{token}")
+async def confirm_email_link(request: Request, verification_id: str, token: str) -> Response:
+    web = web_of(request)
+    await web.check_csrf(request)
+    session = web.session(request)
+    try:
+        done = await run(web.container, verification.confirm_email_link, web.container.deps,
+                         verification_id, token, actor=session.actor)
+    except (VerificationNotFound, VerificationClosed):
+        return await _email_link_page(request, verification_id, token)
+    if session.account == done.account_external_id:
+        session.verifications.pop(done.contact_kind.value, None)
+        session.changed = True
+        return web.redirect(request, f"/seller/contacts?done=verified&kind={done.contact_kind.value}")
+    return await _email_link_page(request, verification_id, token, confirmed=True)
+
+
+async def _email_link_page(request: Request, verification_id: str, token: str, *,
+                           confirmed: bool = False) -> Response:
+    web = web_of(request)
+    session = web.session(request)
+    try:
+        found = await run(web.container, verification.email_link_view, web.container.deps,
+                          verification_id, token)
+    except VerificationNotFound:
+        return web.render(request, "email_link.html", {"v": None, "state": "invalid"},
+                          status=404)
+    try:
+        owner = await run(web.container, accounts.get_account, web.container.deps,
+                          found.account_external_id)
+        t = web.translator(session, owner.account)
+    except AccountNotFound:
+        t = None
+    state = ("confirmed" if confirmed else "open" if found.status is ChallengeStatus.PENDING
+             else "approved" if found.status is ChallengeStatus.APPROVED else "closed")
+    status = 410 if state in ("approved", "closed") else 200
+    return web.render(request, "email_link.html", {"v": found, "state": state},
+                      status=status, t=t)
 
 
 @router.post("/language")

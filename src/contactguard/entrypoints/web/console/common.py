@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import partial
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
+from babel.dates import format_datetime, format_skeleton
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -110,3 +114,30 @@ def local_path(value: str | None, default: str = "/console") -> str:
     if not value or not value.startswith("/console") or value.startswith("//") or "\\" in value:
         return default
     return value
+
+
+def formatting(t: Translator) -> dict[str, Callable[..., str]]:
+    """Template helpers in the operator's language: ``number``, ``share`` (a percentage),
+    ``at`` (a moment in a given time zone, e.g. the seller's) and ``day``."""
+    locale = t.babel_locale
+
+    def number(n: int | float | None) -> str:
+        return "—" if n is None else str(format_decimal(n, locale=locale))
+
+    def share(part: int, whole: int | None) -> str:
+        return f"{part / whole * 100:.0f}%" if whole else "—"
+
+    def at(moment: datetime | None, zone: str = "UTC", fmt: str = "medium") -> str:
+        if moment is None:
+            return ""
+        try:
+            tz = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            tz = ZoneInfo("UTC")
+        return str(format_datetime(moment, fmt, tzinfo=tz, locale=locale))
+
+    def day(value: date | str) -> str:
+        value = date.fromisoformat(value) if isinstance(value, str) else value
+        return str(format_skeleton("yMMMd", value, locale=locale))
+
+    return {"number": number, "share": share, "at": at, "day": day}

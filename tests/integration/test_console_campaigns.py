@@ -178,10 +178,10 @@ def test_the_live_preview_shows_who_when_and_what(admin: TestClient,
     assert 'id="rules-met"' in text
     cn = re.search(r'<tr data-country="CN">(.*?)</tr>', text, re.S).group(1)
     assert "Asia/Shanghai" in cn
-    assert "Feb 11, 2027, 9:00:00\u202fAM" in cn  # after Spring Festival, after quiet hours
+    assert "Feb 11, 2027, 9:00\u202fAM" in cn  # after Spring Festival, after quiet hours
     assert "5 days:</span> Feb 6, 2027, Feb 7, 2027, Feb 8, 2027, Feb 9, 2027, Feb 10, 2027" in cn
     gb = re.search(r'<tr data-country="GB">(.*?)</tr>', text, re.S).group(1)
-    assert "Feb 6, 2027, 9:00:00\u202fAM" in gb and "Mar 8, 2027, 10:00:00\u202fAM" in gb
+    assert "Feb 6, 2027, 9:00\u202fAM" in gb and "Mar 8, 2027, 10:00\u202fAM" in gb
     # Samples in each language of the audience, each channel, no link.
     for locale in ("en", "zh-Hans"):
         assert f'data-locale="{locale}"' in text
@@ -240,7 +240,7 @@ def test_launch_pause_resume_cancel_are_audited_as_the_operator(
     page = admin.get(f"/console/campaigns/{campaign_id}?done=launch")
     assert 'data-status="running"' in page.text and 'id="pause"' in page.text
     assert re.search(r'data-figure="notified">1<', page.text)
-    assert 'hx-get="/console/campaigns/%d/progress"' % campaign_id in page.text
+    assert f'hx-get="/console/campaigns/{campaign_id}/progress"' in page.text
     progress = admin.get(f"/console/campaigns/{campaign_id}/progress",
                          headers={"HX-Request": "true"})
     assert progress.status_code == 200 and "HX-Push-Url" not in progress.headers
@@ -380,8 +380,8 @@ def test_the_csv_and_the_page_match_the_funnel_and_the_account_shows_its_deadlin
 
     # The seller's file answers "by when": the campaign's deadline, seen or not.
     account = admin.get("/console/accounts/cn-1")
-    banner = re.search(r'<li class="req campaign-banner" id="banner-%d">(.*?)</li>'
-                       % campaign_id, account.text, re.S)
+    banner = re.search(rf'<li class="req campaign-banner" id="banner-{campaign_id}">(.*?)</li>',
+                       account.text, re.S)
     assert banner, account.text[:3000]
     deadline = campaigns.account_banners(container.deps, "cn-1")[0].deadline
     assert deadline > datetime(2027, 3, 8, 10, tzinfo=UTC)  # moved on by Spring Festival

@@ -236,7 +236,7 @@ async def act(request: Request, campaign_id: str, action: str) -> Response:
 
 def _funnel_svg(t: Translator, funnel: Funnel, helpers: dict[str, Any]) -> Any:
     labels = {"targeted": t.gettext("Targeted"), "notified": t.gettext("Notified"),
-              "seen": t.gettext("Seen"), "started": t.gettext("Started"),
+              "seen": t.gettext("Seen"), "started": t.gettext("Started verifying"),
               "verified": t.gettext("Verified")}
     bars = [Bar(f"s-{stage}", labels[stage], getattr(funnel, stage)) for stage in STAGES]
     title = t.gettext("Funnel: from targeted to verified")
@@ -253,7 +253,7 @@ def _by_day(t: Translator, funnel: Funnel, today: date, status: CampaignStatus) 
     if not funnel.by_day or not funnel.targeted:
         return None
     rows = {date.fromisoformat(r.key): r for r in funnel.by_day}
-    first, last = min(rows), max(rows)
+    first, last = min(rows) - timedelta(days=1), max(rows)  # from 0 % the day before
     if status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED) and today > last:
         last = today
     first = max(first, last - timedelta(days=MAX_CHART_DAYS - 1))
@@ -267,7 +267,7 @@ def _by_day(t: Translator, funnel: Funnel, today: date, status: CampaignStatus) 
             totals[stage] += getattr(row, stage) if row else 0
             values[stage].append(totals[stage] / funnel.targeted)
     labels = {"notified": t.gettext("Notified"), "seen": t.gettext("Seen"),
-              "started": t.gettext("Started"), "verified": t.gettext("Verified")}
+              "started": t.gettext("Started verifying"), "verified": t.gettext("Verified")}
     series = [Series(f"s-{stage}", labels[stage], values[stage]) for stage in STAGES[1:]]
     title = t.gettext("Share of targeted accounts, day by day")
 

@@ -10,7 +10,13 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
-from babel.dates import format_datetime, format_skeleton
+from babel.dates import (
+    format_datetime,
+    format_skeleton,
+    get_date_format,
+    get_datetime_format,
+    get_time_format,
+)
 from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import Response
@@ -118,8 +124,12 @@ def local_path(value: str | None, default: str = "/console") -> str:
 
 def formatting(t: Translator) -> dict[str, Callable[..., str]]:
     """Template helpers in the operator's language: ``number``, ``share`` (a percentage),
-    ``at`` (a moment in a given time zone, e.g. the seller's) and ``day``."""
+    ``at`` (a moment in a given time zone, e.g. the seller's; ``medium``: the date in words
+    and the time to the minute) and ``day``."""
     locale = t.babel_locale
+    minutes = str(get_datetime_format("medium", locale=locale)).replace(
+        "{1}", get_date_format("medium", locale=locale).pattern).replace(
+        "{0}", get_time_format("short", locale=locale).pattern)
 
     def number(n: int | float | None) -> str:
         return "—" if n is None else str(format_decimal(n, locale=locale))
@@ -134,7 +144,8 @@ def formatting(t: Translator) -> dict[str, Callable[..., str]]:
             tz = ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
             tz = ZoneInfo("UTC")
-        return str(format_datetime(moment, fmt, tzinfo=tz, locale=locale))
+        pattern = minutes if fmt == "medium" else fmt
+        return str(format_datetime(moment, pattern, tzinfo=tz, locale=locale))
 
     def day(value: date | str) -> str:
         value = date.fromisoformat(value) if isinstance(value, str) else value

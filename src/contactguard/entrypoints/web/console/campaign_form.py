@@ -86,7 +86,7 @@ def read_form(form: Any) -> Submitted:
         errors.append(FieldError("tz", "unknown time zone", "unknown_zone"))
     document: dict[str, Any] = {
         "name": values["name"], "contacts": many("contacts"), "channels": many("channels"),
-        "reminders": [int(d) if d.isdigit() and len(d) < 6 else d
+        "reminders": [int(d) if d.isascii() and d.isdigit() and len(d) < 6 else d
                       for d in _SPLIT.split(values["reminders"]) if d],
         "quiet_hours": {"start": values["quiet_start"], "end": values["quiet_end"]}
         if values["quiet"] else None}

@@ -39,10 +39,18 @@ MAX_CHART_DAYS = 180
 STAGES = ("targeted", "notified", "seen", "started", "verified")
 
 
-def _campaign_id(raw: str) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
-        raise PageNotFound
+def _number(raw: str) -> int | None:
+    """A positive id from a URL (ASCII digits only: ``"²".isdigit()`` is true)."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 20) or not 1 <= int(raw) <= MAX_ID:
+        return None
     return int(raw)
+
+
+def _campaign_id(raw: str) -> int:
+    number = _number(raw)
+    if number is None:
+        raise PageNotFound
+    return number
 
 
 # --- the list --------------------------------------------------------------------------------
@@ -51,8 +59,7 @@ def _campaign_id(raw: str) -> int:
 @router.get("/campaigns")
 async def list_page(request: Request) -> Response:
     console = await signed_in(request, Permission.READ_CAMPAIGNS)
-    raw_before = request.query_params.get("before", "")
-    before = int(raw_before) if raw_before.isdigit() and int(raw_before) <= MAX_ID else None
+    before = _number(request.query_params.get("before", ""))
     raw_status = request.query_params.get("status", "")
     status = CampaignStatus(raw_status) if raw_status in set(CampaignStatus) else None
     found = await console.call(console_service.list_campaigns, by=console.me, before=before,

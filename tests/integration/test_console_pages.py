@@ -336,3 +336,21 @@ def test_admin_pages_manage_operators_sessions_and_webhooks(
                    "operator.enabled", "operator.password_reset", "sessions.revoked",
                    "session.revoked", "webhook.delivery_replayed"):
         assert (action, "lead@acme.example.com") in actions, action
+
+
+def test_digits_of_other_scripts_are_a_field_error_not_a_server_error(
+        web: TestClient, container: Container, clock: FrozenClock) -> None:
+    """``"²".isdigit()`` is true but ``int("²")`` fails: such input is refused like any other."""
+    _sign_in(web, container, clock, "lead@acme.example.com")
+    page = web.get("/console/policy")
+    form = {"csrf_token": _csrf(page.text), "required": ["emergency_email"],
+            "reverify_after_days": "365", "due_soon_days": "30", "grace_days": "²",
+            "min_notice_days": "14", "snooze_days": "3", "max_snoozes": "٣",
+            "max_contact_changes_per_day": "3", "min_signals": "", "locale": ["en"],
+            "reasons.en.why": "so that we can reach you", "reasons.en.consequence": "you lose"}
+    refused = web.post("/console/policy", data=form)
+    assert refused.status_code == 422
+    assert 'id="err-grace_days"' in refused.text and 'id="err-max_snoozes"' in refused.text
+    assert web.get("/console/webhooks/1?before=²").status_code == 404
+    assert web.get("/console/campaigns?before=²").status_code == 200
+    assert web.get("/console/campaigns/²").status_code == 404

@@ -176,3 +176,14 @@ def test_the_spec_accepts_toml_values_and_defaults() -> None:
                           "effective_at": "2027-03-01T00:00:00+08:00"}, now=NOW)
     assert default.quiet_hours == DEFAULT_QUIET_HOURS and default.reminders == (14, 7, 2, 1)
     assert default.effective_at - utc(2027, 2, 28, 16) == timedelta(0)
+
+
+def test_a_campaign_name_with_control_or_bidi_characters_is_refused() -> None:
+    """The name reaches every seller's message: same rule as every other shown text."""
+    for bad in ("Verify\r\nBcc: x", "Verify \u202egnp.exe", "Verify\x00"):
+        with pytest.raises(ValidationFailed) as refused:
+            parse_spec({"name": bad, "contacts": ["emergency_email"], "audience": {},
+                        "effective_at": "2027-03-08T10:00:00Z", "channels": ["in_app", "email"]},
+                       now=datetime(2027, 1, 1, tzinfo=UTC))
+        assert [(e.field, e.code) for e in refused.value.errors if e.field == "name"] == [
+            ("name", "control_characters")]

@@ -17,6 +17,12 @@ from contactguard.domain.campaigns import (
 )
 from contactguard.domain.compliance import ComplianceState
 from contactguard.domain.contacts import Channel, ContactKind
+from contactguard.domain.text import (
+    CONTROL_CHARACTERS,
+    control_characters_message,
+    describe_character,
+    unsafe_character,
+)
 from contactguard.errors import FieldError, ValidationFailed
 
 #: Channels a campaign can use; the in-app notice (message center + banner) is mandatory.
@@ -102,6 +108,9 @@ def parse_spec(document: Mapping[str, Any], *, now: datetime) -> CampaignSpec:
     name = document.get("name")
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
         errors.append(FieldError("name", "a name of 1-200 characters", "invalid"))
+    elif (unsafe := unsafe_character(name)) is not None:  # the name reaches every message
+        errors.append(FieldError("name", control_characters_message(unsafe), CONTROL_CHARACTERS,
+                                 params={"character": describe_character(unsafe)}))
     contacts = _enum_list(document.get("contacts"), ContactKind, "contacts", errors, required=True)
     channels = _enum_list(document.get("channels"), Channel, "channels", errors, required=True,
                           allowed=CAMPAIGN_CHANNELS)

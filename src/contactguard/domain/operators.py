@@ -24,11 +24,12 @@ class Permission(StrEnum):
     MANAGE_WEBHOOKS = "manage_webhooks"  # list, deliveries, replay
     MANAGE_OPERATORS = "manage_operators"  # create, disable, reset second factor or password
     MANAGE_SESSIONS = "manage_sessions"  # operator sessions; sign a seller out everywhere
-    MANAGE_CAMPAIGNS = "manage_campaigns"
+    MANAGE_CAMPAIGNS = "manage_campaigns"  # create (with its live preview), launch, pause, ...
+    READ_CAMPAIGNS = "read_campaigns"  # list, detail, preview, funnel, CSV (support reads them)
 
 
 _SUPPORT = frozenset({Permission.VIEW_DASHBOARD, Permission.READ_ACCOUNTS,
-                      Permission.READ_POLICY})
+                      Permission.READ_POLICY, Permission.READ_CAMPAIGNS})
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.SUPPORT: _SUPPORT,

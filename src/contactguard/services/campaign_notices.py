@@ -45,9 +45,13 @@ def merge(deps: Deps, account: Account, notices: list[Notice], steps: Sequence[A
         channels = tuple(dict.fromkeys(["in_app", *step.channels.split(",")]))
         found = by_reference.get(step.reference)
         if found is not None:
+            channels, statuses = found.channels, found.statuses
+            if "in_app" not in channels:  # statuses pair with channels; the in-app copy is sent
+                channels = ("in_app", *channels)
+                statuses = (MessageStatus.SENT.value, *statuses)
             by_reference[step.reference] = replace(
                 found, title=title, created_at=step.created_at, params=params,
-                channels=tuple(dict.fromkeys(["in_app", *found.channels])),
+                channels=channels, statuses=statuses,
                 campaign=step.campaign_id, body=body)
         else:
             by_reference[step.reference] = Notice(

@@ -216,16 +216,49 @@ def preview_campaign(deps: Deps, campaign_id: int) -> Preview:
         spec = _spec(row)
         announce = max(row.announce_at or now, now) if row.status == "draft" else (
             row.announce_at or now)
-        groups = uow.campaigns.audience_groups(spec.audience)
-        samples_for: dict[str, int] = {}
-        for group in groups:
-            samples_for.setdefault(_lang(group.locale), group.sample_id)
-        sample_accounts = {lang: uow.accounts.get(account_id)
-                           for lang, account_id in samples_for.items()}
+        return _preview(deps, uow, row.id, spec, announce,
+                        uow.campaigns.audience_groups(spec.audience))
+
+
+def _preview(deps: Deps, uow: UnitOfWork, campaign_id: int, spec: CampaignSpec,
+             announce: datetime, groups: Sequence[Any]) -> Preview:
+    samples_for: dict[str, int] = {}
+    for group in groups:
+        samples_for.setdefault(_lang(group.locale), group.sample_id)
+    sample_accounts = {lang: uow.accounts.get(account_id)
+                       for lang, account_id in samples_for.items()}
     countries = _country_previews(deps, spec, announce, groups)
-    samples = _samples(deps, row.id, spec, announce, sample_accounts)
+    samples = _samples(deps, campaign_id, spec, announce, sample_accounts)
     return Preview(targeted=sum(g.n for g in groups), announce_at=announce, countries=countries,
                    samples=samples)
+
+
+@dataclass(frozen=True, slots=True)
+class DraftCheck:
+    """What :func:`create_campaign` would say about a document, without storing anything:
+    every field error, the countries short of notice, and the preview when the document
+    parses (also when a rule is broken, so the operator sees why)."""
+
+    errors: list[FieldError]
+    shortfalls: list[NoticeShortfall]
+    preview: Preview | None
+
+
+def check_campaign(deps: Deps, document: Mapping[str, Any]) -> DraftCheck:
+    """Check a campaign document as :func:`create_campaign` does and preview it (the live
+    preview of the console's create form). Stores nothing; raises nothing for bad input."""
+    now = deps.clock.now()
+    try:
+        spec = parse_spec(document, now=now)
+    except ValidationFailed as exc:
+        return DraftCheck(errors=exc.errors, shortfalls=[], preview=None)
+    announce = spec.announce_at or now
+    with deps.reader() as uow:
+        groups = uow.campaigns.audience_groups(spec.audience)
+        shortfalls = _notice_shortfalls(deps, spec, announce, groups)
+        errors = _audience_account_errors(uow, spec) + _shortfall_errors(shortfalls)
+        preview = _preview(deps, uow, 0, spec, announce, groups)
+    return DraftCheck(errors=errors, shortfalls=shortfalls, preview=preview)
 
 
 # --- launch, pause, resume, cancel ----------------------------------------------------------
@@ -484,26 +517,45 @@ def _view(uow: UnitOfWork, row: Any, *, with_progress: bool) -> CampaignView:
 
 
 def _check_audience_accounts(uow: UnitOfWork, spec: CampaignSpec) -> None:
+    errors = _audience_account_errors(uow, spec)
+    if errors:
+        raise ValidationFailed(
+            f"{len(errors)} account(s) in audience.accounts do not exist", errors=errors)
+
+
+def _audience_account_errors(uow: UnitOfWork, spec: CampaignSpec) -> list[FieldError]:
     wanted = list(spec.audience.accounts)
     if not wanted:
-        return
+        return []
     known = uow.campaigns.known_external_ids(wanted)
     missing = [(i, e) for i, e in enumerate(wanted) if e not in known]
-    if missing:
-        raise ValidationFailed(
-            f"{len(missing)} account(s) in audience.accounts do not exist",
-            errors=[FieldError(f"audience.accounts.{i}", f"no account '{e}'", "not_found")
-                    for i, e in missing[:20]])
+    return [FieldError(f"audience.accounts.{i}", f"no account '{e}'", "not_found")
+            for i, e in missing[:20]]
 
 
-def _notice_errors(deps: Deps, uow: UnitOfWork, spec: CampaignSpec,
-                   announce: datetime) -> list[FieldError]:
-    """One error per targeted country with fewer working days of notice than the policy's."""
+@dataclass(frozen=True, slots=True)
+class NoticeShortfall:
+    """A targeted country given fewer working days of notice than the policy's minimum (the
+    time zone of its accounts that gets the fewest)."""
+
+    country: str
+    working_days: int
+    minimum: int
+    time_zone: str
+    announce_day: date
+    effective_day: date
+    holidays: list[date]
+
+
+def _notice_shortfalls(deps: Deps, spec: CampaignSpec, announce: datetime,
+                       groups: Sequence[Any]) -> list[NoticeShortfall]:
+    """Each targeted country with fewer working days of notice than the policy's
+    (``groups``: the audience's accounts by country, time zone and locale)."""
     minimum = deps.policy.min_notice_days
     zones: dict[str, set[str]] = {c: set() for c in spec.audience.countries}
-    for group in uow.campaigns.audience_groups(spec.audience):
+    for group in groups:
         zones.setdefault(group.country, set()).add(group.time_zone)
-    errors = []
+    found = []
     for country in sorted(zones):
         calendar = deps.calendars(country)
         worst: tuple[int, str] | None = None
@@ -515,15 +567,29 @@ def _notice_errors(deps: Deps, uow: UnitOfWork, spec: CampaignSpec,
         if worst[0] >= minimum:
             continue
         here = zone(worst[1])
-        skipped = holidays_between(announce.astimezone(here).date(),
-                                   spec.effective_at.astimezone(here).date(), calendar)
-        holidays = (f"; public holidays in between: {', '.join(d.isoformat() for d in skipped)}"
-                    if skipped else "")
+        start, end = announce.astimezone(here).date(), spec.effective_at.astimezone(here).date()
+        found.append(NoticeShortfall(country, worst[0], minimum, worst[1], start, end,
+                                     holidays_between(start, end, calendar)))
+    return found
+
+
+def _notice_errors(deps: Deps, uow: UnitOfWork, spec: CampaignSpec,
+                   announce: datetime) -> list[FieldError]:
+    """One error per targeted country with fewer working days of notice than the policy's."""
+    return _shortfall_errors(_notice_shortfalls(
+        deps, spec, announce, uow.campaigns.audience_groups(spec.audience)))
+
+
+def _shortfall_errors(shortfalls: Sequence[NoticeShortfall]) -> list[FieldError]:
+    errors = []
+    for s in shortfalls:
+        holidays = (f"; public holidays in between: {', '.join(d.isoformat() for d in s.holidays)}"
+                    if s.holidays else "")
         errors.append(FieldError(
-            "effective_at", f"{country}: only {worst[0]} working day(s) from announce_at "
-            f"({announce.astimezone(here):%Y-%m-%d}) to effective_at "
-            f"({spec.effective_at.astimezone(here):%Y-%m-%d}) in {worst[1]}; the policy "
-            f"requires at least {minimum}{holidays}", "notice_too_short"))
+            "effective_at", f"{s.country}: only {s.working_days} working day(s) from announce_at "
+            f"({s.announce_day:%Y-%m-%d}) to effective_at ({s.effective_day:%Y-%m-%d}) in "
+            f"{s.time_zone}; the policy requires at least {s.minimum}{holidays}",
+            "notice_too_short"))
     return errors
 
 

@@ -8,13 +8,14 @@ only hidden from by the pages.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from contactguard import normalize
 from contactguard.domain.accounts import Account
 from contactguard.domain.audit import AuditEntry
+from contactguard.domain.campaigns import CampaignStatus
 from contactguard.domain.challenges import ChallengeStatus
 from contactguard.domain.compliance import ComplianceState, Policy, PolicyReasons
 from contactguard.domain.contacts import Channel, ContactKind, mask_contact
@@ -22,7 +23,15 @@ from contactguard.domain.operators import Operator, Permission
 from contactguard.domain.sessions import Realm, WebSessionRecord
 from contactguard.domain.webhooks import WebhookEndpoint
 from contactguard.errors import NotFound, ValidationFailed
-from contactguard.services import accounts, audit, compliance, message_center, web_sessions, webhooks
+from contactguard.services import (
+    accounts,
+    audit,
+    campaigns,
+    compliance,
+    message_center,
+    web_sessions,
+    webhooks,
+)
 from contactguard.services import policy as policy_service
 from contactguard.services.deps import Deps
 from contactguard.services.lookup import require_account
@@ -202,6 +211,8 @@ class AccountFile:
     notices: list[message_center.Notice]
     audit: list[AuditEntry]
     seller_sessions: list[WebSessionRecord]
+    #: Campaign requirements announced to the seller and not met yet (deadline, reference).
+    banners: list[campaigns.Banner] = field(default_factory=list)
 
 
 def account_file(deps: Deps, external_id: str, *, by: Operator, locale: str,
@@ -229,7 +240,8 @@ def account_file(deps: Deps, external_id: str, *, by: Operator, locale: str,
         notices=[n for n in message_center.list_notices(deps, external_id, locale=locale)
                  if set(n.channels) != {Channel.WEBHOOK.value}],  # events, not messages
         audit=audit.list_entries(deps, limit=audit_limit, subject=f"account:{external_id}"),
-        seller_sessions=web_sessions.list_sessions(deps, realm=Realm.SELLER, subject=external_id))
+        seller_sessions=web_sessions.list_sessions(deps, realm=Realm.SELLER, subject=external_id),
+        banners=campaigns.account_banners(deps, external_id, locale=locale))
 
 
 # --- policy, webhooks, sessions (admin) ------------------------------------------------------
@@ -296,3 +308,99 @@ def sign_seller_out(deps: Deps, external_id: str, *, by: Operator) -> int:
     """End every Seller Center session of an account. Raises Forbidden, AccountNotFound."""
     operator = authorize(deps, by, Permission.MANAGE_SESSIONS)
     return web_sessions.revoke_account_sessions(deps, external_id, actor=operator.actor)
+
+
+# --- campaigns (support reads them; admins create, launch, pause, resume, cancel) ----------
+
+#: The console's campaign actions and the service behind each.
+CAMPAIGN_ACTIONS: dict[str, campaigns.Action] = {
+    "launch": campaigns.launch_campaign, "pause": campaigns.pause_campaign,
+    "resume": campaigns.resume_campaign, "cancel": campaigns.cancel_campaign}
+
+
+def list_campaigns(deps: Deps, *, by: Operator, before: int | None = None,
+                   status: CampaignStatus | None = None,
+                   limit: int = SEARCH_LIMIT) -> campaigns.CampaignList:
+    """Campaigns newest first with their progress. Raises Forbidden."""
+    authorize(deps, by, Permission.READ_CAMPAIGNS)
+    return campaigns.list_campaigns(deps, limit=limit, before=before, status=status)
+
+
+def get_campaign(deps: Deps, campaign_id: int, *, by: Operator) -> campaigns.CampaignView:
+    """A campaign with its progress. Raises Forbidden, CampaignNotFound."""
+    authorize(deps, by, Permission.READ_CAMPAIGNS)
+    return campaigns.get_campaign(deps, campaign_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignDetail:
+    """One page view of a campaign: each figure computed once (the funnel takes seconds for
+    a million accounts)."""
+
+    view: campaigns.CampaignView
+    #: Per country: first send, deadline, holidays skipped; sample messages.
+    preview: campaigns.Preview
+    #: Drafts: what launching now would be told (notice too short by now, unknown accounts).
+    check: campaigns.DraftCheck | None
+    #: Launched campaigns: targeted, notified, seen, started, verified.
+    funnel: campaigns.Funnel | None
+
+
+def campaign_detail(deps: Deps, campaign_id: int, *, by: Operator) -> CampaignDetail:
+    """Progress, preview, and the funnel (launched) or the launch check (drafts).
+
+    Raises Forbidden, CampaignNotFound.
+    """
+    authorize(deps, by, Permission.READ_CAMPAIGNS)
+    view = campaigns.get_campaign(deps, campaign_id)
+    if view.status is CampaignStatus.DRAFT:
+        check = campaigns.check_campaign(deps, launch_document(view, deps.clock.now()))
+        preview = check.preview or campaigns.preview_campaign(deps, campaign_id)
+        return CampaignDetail(view, preview, check, None)
+    return CampaignDetail(view, campaigns.preview_campaign(deps, campaign_id), None,
+                          campaigns.campaign_funnel(deps, campaign_id))
+
+
+def launch_document(view: campaigns.CampaignView, now: datetime) -> dict[str, Any]:
+    """A stored draft as the document launching it now amounts to (an announcement time
+    already past becomes "at launch", as :func:`campaigns.launch_campaign` does)."""
+    spec = view.spec
+    document: dict[str, Any] = {"name": spec.name, **spec.settings(),
+                                "effective_at": spec.effective_at.isoformat()}
+    if spec.announce_at is not None and spec.announce_at > now:
+        document["announce_at"] = spec.announce_at.isoformat()
+    return document
+
+
+def campaign_funnel_csv(deps: Deps, campaign_id: int, *, by: Operator) -> str:
+    """The funnel as CSV. Raises Forbidden, CampaignNotFound."""
+    authorize(deps, by, Permission.READ_CAMPAIGNS)
+    return campaigns.funnel_csv(deps, campaign_id)
+
+
+def check_campaign(deps: Deps, document: dict[str, Any], *,
+                   by: Operator) -> campaigns.DraftCheck:
+    """The create form's live preview: every field error and the preview. Raises Forbidden."""
+    authorize(deps, by, Permission.MANAGE_CAMPAIGNS)
+    return campaigns.check_campaign(deps, document)
+
+
+def create_campaign(deps: Deps, document: dict[str, Any], *,
+                    by: Operator) -> campaigns.CampaignView:
+    """A draft campaign, audited as the operator. Raises Forbidden, ValidationFailed."""
+    operator = authorize(deps, by, Permission.MANAGE_CAMPAIGNS)
+    return campaigns.create_campaign(deps, document, actor=operator.actor)
+
+
+def change_campaign(deps: Deps, campaign_id: int, action: str, *,
+                    by: Operator) -> campaigns.CampaignView:
+    """Launch, pause, resume or cancel, audited as the operator.
+
+    Raises Forbidden, NotFound (unknown action), CampaignNotFound, Conflict (the status does
+    not allow it), ValidationFailed (launch: notice too short by now, empty audience).
+    """
+    operator = authorize(deps, by, Permission.MANAGE_CAMPAIGNS)
+    act = CAMPAIGN_ACTIONS.get(action)
+    if act is None:
+        raise NotFound(f"no campaign action '{action[:20]}'")
+    return act(deps, campaign_id, actor=operator.actor)

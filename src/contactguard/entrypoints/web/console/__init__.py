@@ -1,10 +1,10 @@
 """The operator console (``/console``): its surface (session realm, cookie, sign-in page) and
 routers. Imports only the shared page plumbing (``web/pages.py``), never other page modules.
 
-Campaign pages (issue 8: list, create with live preview, detail with funnel, CSV export) and
-the phishing pages (issue 9: waves, message checker for support, verify-the-caller) are added
-here as routers of their own when their services land; see ``templates/console/base.html``
-for the navigation entries they take.
+Campaign pages (issue 8: list, create with live preview, detail with funnel, CSV export) are
+``campaigns.py``. The phishing pages (issue 9: waves, message checker for support,
+verify-the-caller) are added here as routers of their own when their services land; see
+``templates/console/base.html`` for the navigation entries they take.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ from fastapi.responses import Response
 
 from contactguard.config import Settings
 from contactguard.domain.sessions import Realm
-from contactguard.entrypoints.web.console import accounts, admin, auth, dashboard, settings_pages
+from contactguard.entrypoints.web.console import (
+    accounts,
+    admin,
+    auth,
+    campaigns,
+    dashboard,
+    settings_pages,
+)
 from contactguard.entrypoints.web.pages import PageNotFound, Surface, web_of
 from contactguard.entrypoints.web.session import SessionCodec
 
@@ -51,4 +58,4 @@ async def not_found(request: Request, rest: str) -> Response:
 
 
 routers: list[APIRouter] = [auth.router, dashboard.router, accounts.router, admin.router,
-                            settings_pages.router, fallback]
+                            settings_pages.router, campaigns.router, fallback]

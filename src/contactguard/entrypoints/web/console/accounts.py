@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from contactguard.domain.accounts import is_valid_external_id
 from contactguard.domain.compliance import ComplianceState
 from contactguard.domain.operators import Permission
-from contactguard.entrypoints.web.console.common import signed_in
+from contactguard.entrypoints.web.console.common import formatting, signed_in
 from contactguard.entrypoints.web.pages import PageNotFound
 from contactguard.errors import AccountNotFound, ValidationFailed
 from contactguard.services import console as console_service
@@ -69,6 +69,8 @@ async def account(request: Request, external_id: str) -> Response:
         "signed_out": request.query_params.get("done") == "signed_out",
         "revoked": request.query_params.get("n") or "0",
         "details": {e.seq: _details(e.before, e.after) for e in file.audit},
+        "seen": {n.reference: n.read_at for n in file.notices},
+        **formatting(console.t),
     })
 
 

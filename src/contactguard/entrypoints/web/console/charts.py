@@ -66,6 +66,49 @@ def line_chart(days: Sequence[date], series: Sequence[Series], *, title: str,
     return Markup("".join(parts))  # noqa: S704 - every text above is escaped
 
 
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One stage of a funnel: a CSS class, a label and a count."""
+
+    css: str
+    label: str
+    count: int
+
+
+def funnel_chart(bars: Sequence[Bar], *, total: int, title: str,
+                 number: Callable[[int], str] = str, size: tuple[int, int] = WIDE,
+                 css: str = "") -> Markup:
+    """Horizontal bars, one per stage, each as long as its share of ``total`` (the first
+    stage), labelled with the count and the share. The height follows the number of bars."""
+    width = size[0]
+    narrow = width < 600
+    label_w, value_w, row, bar_h = (84, 96, 30, 18) if narrow else (120, 150, 36, 22)
+    track = width - label_w - value_w - 8
+    height = 8 + row * len(bars)
+    parts = [f'<svg class="chart funnel {escape(css)}" viewBox="0 0 {width} {height}" '
+             f'role="img" aria-label="{escape(title)}" preserveAspectRatio="xMidYMid meet">',
+             f"<title>{escape(title)}</title>"]
+    for i, bar in enumerate(bars):
+        top = 4 + i * row
+        middle = top + row / 2
+        share = bar.count / total if total > 0 else 0.0
+        length = track * max(0.0, min(1.0, share))
+        text = f"{number(bar.count)} · {share * 100:.0f}%" if total > 0 else number(bar.count)
+        parts.append(f'<text class="axis label" x="{label_w - 8}" y="{middle + 4:.1f}" '
+                     f'text-anchor="end">{escape(bar.label)}</text>')
+        parts.append(f'<rect class="track" x="{label_w}" y="{middle - bar_h / 2:.1f}" '
+                     f'width="{track}" height="{bar_h}" rx="3"/>')
+        if length > 0:
+            parts.append(f'<rect class="bar {escape(bar.css)}" x="{label_w}" '
+                         f'y="{middle - bar_h / 2:.1f}" width="{max(length, 2):.1f}" '
+                         f'height="{bar_h}" rx="3"><title>{escape(bar.label)}: '
+                         f"{escape(text)}</title></rect>")
+        parts.append(f'<text class="axis value" x="{width - 4}" y="{middle + 4:.1f}" '
+                     f'text-anchor="end">{escape(text)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text above is escaped
+
+
 def _segments(values: Sequence[float | None]) -> list[list[tuple[int, float]]]:
     segments: list[list[tuple[int, float]]] = [[]]
     for i, value in enumerate(values):

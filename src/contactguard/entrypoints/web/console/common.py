@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import partial
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
+from babel.dates import (
+    format_datetime,
+    format_skeleton,
+    get_date_format,
+    get_datetime_format,
+    get_time_format,
+)
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -110,3 +120,35 @@ def local_path(value: str | None, default: str = "/console") -> str:
     if not value or not value.startswith("/console") or value.startswith("//") or "\\" in value:
         return default
     return value
+
+
+def formatting(t: Translator) -> dict[str, Callable[..., str]]:
+    """Template helpers in the operator's language: ``number``, ``share`` (a percentage),
+    ``at`` (a moment in a given time zone, e.g. the seller's; ``medium``: the date in words
+    and the time to the minute) and ``day``."""
+    locale = t.babel_locale
+    minutes = str(get_datetime_format("medium", locale=locale)).replace(
+        "{1}", get_date_format("medium", locale=locale).pattern).replace(
+        "{0}", get_time_format("short", locale=locale).pattern)
+
+    def number(n: int | float | None) -> str:
+        return "—" if n is None else str(format_decimal(n, locale=locale))
+
+    def share(part: int, whole: int | None) -> str:
+        return f"{part / whole * 100:.0f}%" if whole else "—"
+
+    def at(moment: datetime | None, zone: str = "UTC", fmt: str = "medium") -> str:
+        if moment is None:
+            return ""
+        try:
+            tz = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            tz = ZoneInfo("UTC")
+        pattern = minutes if fmt == "medium" else fmt
+        return str(format_datetime(moment, pattern, tzinfo=tz, locale=locale))
+
+    def day(value: date | str) -> str:
+        value = date.fromisoformat(value) if isinstance(value, str) else value
+        return str(format_skeleton("yMMMd", value, locale=locale))
+
+    return {"number": number, "share": share, "at": at, "day": day}

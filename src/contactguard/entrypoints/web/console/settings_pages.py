@@ -61,7 +61,8 @@ def _document(form: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]
     for key in NUMBERS:
         raw = str(form.get(key) or "").strip()[:12]
         values[key] = raw
-        document[key] = int(raw) if raw.lstrip("-").isdigit() else raw
+        digits = raw.lstrip("-")
+        document[key] = int(raw) if digits.isascii() and digits.isdigit() else raw
     signals: dict[str, Any] = {}
     text = str(form.get("min_signals") or "")[:4000]
     values["min_signals"] = text
@@ -113,7 +114,7 @@ async def webhooks_page(request: Request) -> Response:
 async def _deliveries_page(console: Console, endpoint_id: int, *, problem: str | None = None,
                            status: int = 200) -> Response:
     raw_before = console.request.query_params.get("before", "")
-    before = int(raw_before) if raw_before.isdigit() else None
+    before = int(raw_before) if raw_before.isascii() and raw_before.isdigit() else None
     try:
         endpoint, deliveries = await console.call(console_service.webhook_deliveries, endpoint_id,
                                                   by=console.me, limit=50, before=before)

@@ -1,4 +1,4 @@
-"""inbound mail, phishing waves, verify-the-caller (issue 9)
+"""inbound mail and phishing waves (issue 9)
 
 Revision ID: 0012
 Revises: 0011

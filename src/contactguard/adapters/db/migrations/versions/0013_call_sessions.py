@@ -1,7 +1,7 @@
-"""seller center (issue 12)
+"""verify-the-caller call sessions (issue 9)
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op  # noqa: F401
 
 import contactguard.adapters.db.tables  # noqa: F401
 
-revision = "0011"
-down_revision = "0010"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

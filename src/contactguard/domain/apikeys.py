@@ -16,6 +16,8 @@ class Scope(StrEnum):
     FULL = "full"  # every scope, including any added later (keys made before scopes existed)
 
 
+_NAMES = frozenset(s.value for s in Scope)
+
 #: Scopes that grant others as well.
 IMPLIES: dict[Scope, frozenset[Scope]] = {
     Scope.FULL: frozenset({Scope.READ, Scope.WRITE, Scope.SESSIONS, Scope.ADMIN}),
@@ -64,5 +66,5 @@ def from_text(text: str | None) -> tuple[Scope, ...]:
     """Stored scopes back; an empty or missing value means full access (keys made before
     scopes existed). Unknown stored names are dropped (they grant nothing)."""
     names = (text or "").split()
-    known = tuple(Scope(n) for n in names if n in Scope.__members__.values())
+    known = tuple(Scope(n) for n in names if n in _NAMES)
     return known if names else (Scope.FULL,)

@@ -115,6 +115,9 @@ def test_scopes_are_documented_in_openapi(client: TestClient) -> None:
     assert paths["/v1/accounts/{external_id}"]["get"]["x-required-scope"] == "read"
     assert paths["/v1/account_sessions"]["post"]["x-required-scope"] == "sessions"
     assert "`sessions` scope" in paths["/v1/account_sessions"]["post"]["description"]
+    refused = paths["/v1/account_sessions"]["post"]["responses"]["403"]
+    assert "`sessions` scope" in refused["description"]
+    assert refused["content"]["application/json"]["schema"]["$ref"].endswith("/Problem")
 
 
 def test_scope_names_are_checked(container: Container) -> None:

@@ -26,6 +26,7 @@ from contactguard.entrypoints.api.routers import campaigns as campaign_routes
 from contactguard.entrypoints.api.routers import messages as message_routes
 from contactguard.entrypoints.api.routers import policy as policy_routes
 from contactguard.entrypoints.api.routers import webhooks as webhook_routes
+from contactguard.entrypoints.api.schemas import Problem
 from contactguard.errors import NotFound
 
 DESCRIPTION = """
@@ -112,6 +113,8 @@ def _document_scopes(router: APIRouter) -> None:
         if scope is None or "x-required-scope" in (route.openapi_extra or {}):
             continue
         route.openapi_extra = {**(route.openapi_extra or {}), "x-required-scope": scope.value}
+        route.responses.setdefault(403, {"model": Problem, "description": "The API key lacks "
+                                         f"the `{scope.value}` scope (`insufficient-scope`)"})
         note = f"Requires an API key with the `{scope.value}` scope."
         route.description = f"{route.description}\n\n{note}" if route.description else note
 

@@ -193,6 +193,25 @@ class Forbidden(ContactGuardError):
     status = 403
 
 
+class InsufficientScope(Forbidden):
+    """The API key is valid but lacks the scope this route needs (the problem names it)."""
+
+    code = "insufficient-scope"
+    title = "API key lacks the scope"
+
+    def __init__(self, detail: str, *, required: str, granted: list[str]) -> None:
+        super().__init__(detail)
+        self.required = required
+        self.granted = granted
+
+
+class InvalidAnchor(ValidationFailed):
+    """An audit anchor whose signature does not match: altered, or made with another key."""
+
+    code = "invalid-anchor"
+    title = "Audit anchor refused"
+
+
 class SignInFailed(Unauthorized):
     """Wrong email, password or code; the detail never says which (nor whether the email exists)."""
 

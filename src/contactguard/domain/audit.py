@@ -82,3 +82,72 @@ class ChainReport:
     ok: bool
     broken_at: int | None = None  # seq of the first entry that does not fit
     reason: str = ""
+
+
+# --- Anchors (issue 11): the head, signed, kept outside the database ---------------------------
+
+ANCHOR_KIND = "contactguard-audit-anchor"
+ANCHOR_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AuditAnchor:
+    """A signed checkpoint: "entry ``seq`` of the chain had hash ``hash`` at ``at``".
+
+    Kept outside the database (a file, an object store with retention, a ticket), it catches
+    what the chain alone cannot: deleting the newest entries and rewinding ``audit_head``.
+    """
+
+    seq: int
+    hash: str
+    at: datetime
+    signature: str = ""
+
+
+def anchor_key(audit_key: bytes) -> bytes:
+    """The anchors' signing key: derived from the chain key (so from the secret key), for
+    this purpose only."""
+    return hmac.new(audit_key, b"contactguard audit anchor/v1", hashlib.sha256).digest()
+
+
+def _anchor_bytes(anchor: AuditAnchor) -> bytes:
+    return json.dumps({"kind": ANCHOR_KIND, "v": ANCHOR_VERSION, "seq": anchor.seq,
+                       "hash": anchor.hash, "at": anchor.at.isoformat(timespec="microseconds")},
+                      sort_keys=True, separators=(",", ":")).encode()
+
+
+def sign_anchor(key: bytes, anchor: AuditAnchor) -> AuditAnchor:
+    """``anchor`` with its HMAC-SHA256 signature (``key`` from :func:`anchor_key`)."""
+    signature = hmac.new(key, _anchor_bytes(anchor), hashlib.sha256).hexdigest()
+    return AuditAnchor(anchor.seq, anchor.hash, anchor.at, signature)
+
+
+def anchor_signature_valid(key: bytes, anchor: AuditAnchor) -> bool:
+    return hmac.compare_digest(sign_anchor(key, anchor).signature, anchor.signature)
+
+
+def anchor_to_document(anchor: AuditAnchor) -> dict[str, Any]:
+    """The anchor as JSON-ready data (what ``audit anchor`` prints and the API returns)."""
+    return {"kind": ANCHOR_KIND, "v": ANCHOR_VERSION, "seq": anchor.seq, "hash": anchor.hash,
+            "at": anchor.at.isoformat(timespec="microseconds"), "signature": anchor.signature}
+
+
+def anchor_from_document(document: Any) -> AuditAnchor:
+    """Parse what :func:`anchor_to_document` made. Raises ValueError saying what is wrong."""
+    if not isinstance(document, dict) or document.get("kind") != ANCHOR_KIND:
+        raise ValueError(f"not an audit anchor (expected \"kind\": \"{ANCHOR_KIND}\")")
+    if document.get("v") != ANCHOR_VERSION:
+        raise ValueError(f"unsupported anchor version {document.get('v')!r}")
+    seq, digest, at, signature = (document.get(k) for k in ("seq", "hash", "at", "signature"))
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise ValueError("the anchor's seq must be a whole number >= 0")
+    for name, value in (("hash", digest), ("signature", signature)):
+        if not isinstance(value, str) or len(value) != 64 or value.strip("0123456789abcdef"):
+            raise ValueError(f"the anchor's {name} must be 64 hexadecimal digits")
+    try:
+        when = datetime.fromisoformat(str(at))
+    except ValueError:
+        raise ValueError("the anchor's time is not an ISO 8601 timestamp") from None
+    if when.tzinfo is None:
+        raise ValueError("the anchor's time must carry its UTC offset")
+    return AuditAnchor(seq, str(digest), when, str(signature))

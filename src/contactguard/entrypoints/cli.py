@@ -27,6 +27,7 @@ keys_app = typer.Typer(help="Operator API keys.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts and their contacts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="apikeys")
+app.add_typer(keys_app, name="keys", help="Operator API keys (same as 'apikeys').")
 app.add_typer(accounts_app, name="accounts")
 policy_cli.register(app)  # policy, compliance, webhooks, audit
 console_cli.register(app)  # operators of the console
@@ -73,19 +74,25 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 
 
 @keys_app.command("create")
-def apikeys_create(name: Annotated[str, typer.Option("--name", help="Who or what uses it")]) -> None:
+def apikeys_create(
+    name: Annotated[str, typer.Option("--name", help="Who or what uses it")],
+    scope: Annotated[list[str] | None, typer.Option(
+        "--scope", help="read, write (includes read), sessions, admin or full; repeat for "
+                        "several (default: full)")] = None,
+) -> None:
     """Create an API key and print it (it is shown only this once)."""
+    from contactguard.domain.apikeys import to_text
     from contactguard.services.apikeys import create_api_key
 
     container = _container()
     try:
-        created = create_api_key(container.deps, name, actor=CLI)
+        created = create_api_key(container.deps, name, scopes=scope or None, actor=CLI)
     except ContactGuardError as exc:
         raise _fail(exc) from None
     finally:
         container.close()
-    err.print(f"created key #{created.info.id} '{created.info.name}'; store it now, "
-              "it cannot be shown again:")
+    err.print(f"created key #{created.info.id} '{created.info.name}' with scopes "
+              f"'{to_text(created.info.scopes)}'; store it now, it cannot be shown again:")
     print(created.secret)
 
 
@@ -99,9 +106,12 @@ def apikeys_list() -> None:
         keys = list_api_keys(container.deps)
     finally:
         container.close()
-    table = Table("id", "name", "prefix", "created", "revoked")
+    from contactguard.domain.apikeys import to_text
+
+    table = Table("id", "name", "prefix", "scopes", "created", "revoked")
     for key in keys:
-        table.add_row(str(key.id), key.name, key.prefix + "…", key.created_at.isoformat(),
+        table.add_row(str(key.id), key.name, key.prefix + "…", to_text(key.scopes),
+                      key.created_at.isoformat(),
                       key.revoked_at.isoformat() if key.revoked_at else "")
     out.print(table)
 

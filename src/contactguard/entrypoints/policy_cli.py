@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contactguard.bootstrap import Container, bootstrap
-from contactguard.domain.audit import CLI
+from contactguard.domain.audit import CLI, AuditAnchor
 from contactguard.domain.compliance import ComplianceState
 from contactguard.domain.policy import policy_to_document
 from contactguard.errors import ContactGuardError
@@ -179,18 +179,67 @@ def webhooks_replay(delivery_id: Annotated[int, typer.Argument(help="Delivery id
     out.print(f"delivery {delivery.id} ({delivery.event_type}) queued again")
 
 
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the hash chain; exit code 1 and the first broken entry if it was tampered with."""
-    from contactguard.services.audit import verify_chain
+@audit_app.command("anchor")
+def audit_anchor(out_file: Annotated[Path | None, typer.Option(
+        "--out", dir_okay=False, help="Write the anchor to this file (default: print it)")] = None,
+) -> None:
+    """Print (or write) a signed checkpoint of the chain's head, for a store outside the
+    database; 'audit verify --anchor FILE' then detects entries removed after it."""
+    from contactguard.domain.audit import anchor_to_document
+    from contactguard.services.audit import make_anchor
 
     container = _container()
     try:
-        report = verify_chain(container.deps)
+        anchor = make_anchor(container.deps)
+    except ContactGuardError as exc:
+        raise _fail(exc) from None
+    finally:
+        container.close()
+    text = json.dumps(anchor_to_document(anchor), sort_keys=True) + "\n"
+    if out_file is None:
+        print(text, end="")
+        return
+    partial = out_file.with_name(out_file.name + ".partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(out_file)
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot write {out_file}: {exc}")
+        raise typer.Exit(2) from None
+    err.print(f"anchored entry {anchor.seq} in {out_file}; copy it to a store the database's "
+              "administrators cannot change")
+
+
+def _read_anchor(file: Path) -> AuditAnchor:
+    from contactguard.domain.audit import anchor_from_document
+
+    try:
+        return anchor_from_document(json.loads(file.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError
+        err.print(f"[red]error:[/red] cannot use {file} as an audit anchor: {exc}")
+        raise typer.Exit(2) from None
+
+
+@audit_app.command("verify")
+def audit_verify(anchor_file: Annotated[Path | None, typer.Option(
+        "--anchor", dir_okay=False,
+        help="An anchor written by 'audit anchor': the chain must still reach it")] = None,
+) -> None:
+    """Check the hash chain; exit code 1 and the first broken entry if it was tampered with."""
+    from contactguard.services.audit import verify_chain
+
+    anchor = _read_anchor(anchor_file) if anchor_file is not None else None
+    container = _container()
+    try:
+        report = verify_chain(container.deps, anchor=anchor)
+    except ContactGuardError as exc:
+        err.print(f"[red]anchor refused:[/red] {exc.detail}")
+        raise typer.Exit(1) from None
     finally:
         container.close()
     if report.ok:
-        out.print(f"audit log intact: {report.checked} entries verified")
+        reached = f", anchored entry {anchor.seq} present" if anchor is not None else ""
+        out.print(f"audit log intact: {report.checked} entries verified{reached}")
         return
     err.print(f"[red]audit log broken at entry {report.broken_at}:[/red] {report.reason} "
               f"({report.checked} entries verified before it)")

@@ -9,8 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from contactguard.domain.apikeys import Scope, allows, from_text, parse_scopes, to_text
 from contactguard.domain.audit import SYSTEM, Actor
-from contactguard.errors import FieldError, NotFound, Unauthorized, ValidationFailed
+from contactguard.errors import (
+    FieldError,
+    InsufficientScope,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
 from contactguard.normalize import check_text
 from contactguard.services import audit
 from contactguard.services.deps import Deps
@@ -25,6 +32,8 @@ class ApiKeyInfo:
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    #: What the key may do (see domain/apikeys.py); keys made before scopes: ``(FULL,)``.
+    scopes: tuple[Scope, ...] = (Scope.FULL,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,21 +42,43 @@ class CreatedApiKey:
     secret: str  # shown once, never stored
 
 
-def create_api_key(deps: Deps, name: str, *, actor: Actor = SYSTEM) -> CreatedApiKey:
-    """Raises ValidationFailed for an empty or overlong name."""
+def create_api_key(deps: Deps, name: str, *, scopes: list[str] | None = None,
+                   actor: Actor = SYSTEM) -> CreatedApiKey:
+    """Create a key with ``scopes`` (names of :class:`Scope`; default: full access).
+
+    Raises ValidationFailed for an empty or overlong name, or an unknown or empty scope list.
+    """
     clean = name.strip()
     if not 0 < len(clean) <= 100:
         raise ValidationFailed("a key needs a name of 1-100 characters",
                                errors=[FieldError("name", "1-100 characters", "invalid")])
     check_text(clean, field="name")
+    try:
+        chosen = parse_scopes(scopes) if scopes is not None else (Scope.FULL,)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), errors=[FieldError("scopes", str(exc),
+                                                            "unknown_scope")]) from None
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     now = deps.clock.now()
     with deps.uow() as uow:
-        key_id = uow.api_keys.add(name=clean, prefix=secret[:10], key_hash=_digest(secret), now=now)
+        key_id = uow.api_keys.add(name=clean, prefix=secret[:10], key_hash=_digest(secret),
+                                  now=now, scopes=to_text(chosen))
         audit.record(deps, uow, actor, "api_key.created", f"api_key:{key_id}",
-                     after={"name": clean, "prefix": secret[:10]})
+                     after={"name": clean, "prefix": secret[:10], "scopes": to_text(chosen)})
         uow.commit()
-    return CreatedApiKey(ApiKeyInfo(key_id, clean, secret[:10], now, None), secret)
+    return CreatedApiKey(ApiKeyInfo(key_id, clean, secret[:10], now, None, chosen), secret)
+
+
+def require_scope(key: ApiKeyInfo, needed: Scope, action: str) -> None:
+    """Raises InsufficientScope (403) unless ``key`` may do what ``needed`` covers.
+
+    ``action`` names what was refused (e.g. ``POST /v1/accounts``) for the message.
+    """
+    if not allows(key.scopes, needed):
+        raise InsufficientScope(
+            f"this API key does not have the '{needed.value}' scope, which {action} needs "
+            f"(its scopes: {to_text(key.scopes)}); create a key with '--scope {needed.value}'",
+            required=needed.value, granted=[s.value for s in key.scopes])
 
 
 def list_api_keys(deps: Deps) -> list[ApiKeyInfo]:
@@ -106,4 +137,5 @@ def _digest(secret: str) -> str:
 
 
 def _info(row: Any) -> ApiKeyInfo:
-    return ApiKeyInfo(row.id, row.name, row.prefix, row.created_at, row.revoked_at)
+    return ApiKeyInfo(row.id, row.name, row.prefix, row.created_at, row.revoked_at,
+                      from_text(row.scopes))

@@ -249,8 +249,9 @@ def _record_send(deps: Deps, uow: UnitOfWork, owner: Account, challenge: Challen
                  now: datetime, *, to_verified: bool | None = None) -> None:
     """Log the send and queue the message carrying ``code``, in the caller's transaction.
 
-    An email also says what the requirement is, by when and why (the policy's reasons), and
-    carries a confirm link when the policy turns ``email_link`` on.
+    Every message says by when the requirement is due (SMS and calls briefly; an email also
+    why, from the policy's reasons); an email carries a confirm link when the policy turns
+    ``email_link`` on.
     """
     uow.sends.record(challenge.destination, challenge.id, now)
     params: dict[str, Any] = {
@@ -258,11 +259,10 @@ def _record_send(deps: Deps, uow: UnitOfWork, owner: Account, challenge: Challen
         "masked_to": mask_contact(challenge.contact_kind, challenge.destination),
         "contact": challenge.contact_kind.value}
     secret_params = {"code": code}
-    if challenge.channel is Channel.EMAIL:
-        params.update(requirement_params(deps, uow, owner, challenge.contact_kind))
-        if deps.policy.email_link:
-            secret_params["link"] = (f"{deps.branding.public_url}/seller/email-link/"
-                                     f"{challenge.id}/{_link_token(deps, challenge)}")
+    params.update(requirement_params(deps, uow, owner, challenge.contact_kind))
+    if challenge.channel is Channel.EMAIL and deps.policy.email_link:
+        secret_params["link"] = (f"{deps.branding.public_url}/seller/email-link/"
+                                 f"{challenge.id}/{_link_token(deps, challenge)}")
     queue_message(
         deps, uow, owner, kind=MessageKind.VERIFICATION_CODE, channel=challenge.channel,
         recipient=challenge.destination, params=params, secret_params=secret_params,

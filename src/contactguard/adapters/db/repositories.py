@@ -282,9 +282,10 @@ class ApiKeyRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def add(self, *, name: str, prefix: str, key_hash: str, now: datetime) -> int:
+    def add(self, *, name: str, prefix: str, key_hash: str, now: datetime,
+            scopes: str = "full") -> int:
         return int(self._conn.execute(insert(t.api_keys).values(
-            name=name, prefix=prefix, key_hash=key_hash, created_at=now
+            name=name, prefix=prefix, key_hash=key_hash, created_at=now, scopes=scopes
         ).returning(t.api_keys.c.id)).scalar_one())
 
     def active_by_hash(self, key_hash: str) -> Row[Any] | None:

@@ -182,6 +182,9 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime()),
+    # What the key may do (issue 11): space-separated scope names; keys made before scopes
+    # existed keep full access.
+    Column("scopes", String(100), nullable=False, server_default="full"),
 )
 
 # "Remind me later": a seller may put a requirement's reminder on hold; the deadline stays.

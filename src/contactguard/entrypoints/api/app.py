@@ -8,14 +8,16 @@ from importlib import resources
 from pathlib import Path
 
 import anyio
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from contactguard import __version__
 from contactguard.bootstrap import Container
 from contactguard.entrypoints import web
+from contactguard.entrypoints.api.deps import route_scope
 from contactguard.entrypoints.api.guard import BodyLimits, RequestGuard
 from contactguard.entrypoints.api.problems import install_problem_handlers, problem_catalog
 from contactguard.entrypoints.api.routers import account_sessions, accounts, dev, providers, verifications
@@ -24,6 +26,7 @@ from contactguard.entrypoints.api.routers import campaigns as campaign_routes
 from contactguard.entrypoints.api.routers import messages as message_routes
 from contactguard.entrypoints.api.routers import policy as policy_routes
 from contactguard.entrypoints.api.routers import webhooks as webhook_routes
+from contactguard.entrypoints.api.schemas import Problem
 from contactguard.errors import NotFound
 
 DESCRIPTION = """
@@ -31,7 +34,9 @@ Verify account holders' emergency contacts (email, SMS, voice call for landlines
 one-time codes.
 
 Authenticate with an operator API key: `Authorization: Bearer cgk_...`
-(`contactguard apikeys create --name NAME`). Errors are RFC 9457 problem details.
+(`contactguard apikeys create --name NAME [--scope read|write|sessions|admin]`). Each
+route names the scope it needs (`x-required-scope`); a key without it gets a 403
+`insufficient-scope` problem. Errors are RFC 9457 problem details.
 POSTs that create things honour an `Idempotency-Key` header for 24 hours.
 """
 
@@ -54,6 +59,10 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
     _install_docs(app)
     app.state.container = container
     install_problem_handlers(app)
+    for router in (accounts.router, verifications.router, account_sessions.router,
+                   policy_routes.router, webhook_routes.router, audit_routes.router,
+                   campaign_routes.router, message_routes.router, dev.router):
+        _document_scopes(router)
     app.include_router(accounts.router)
     app.include_router(verifications.router)
     app.include_router(account_sessions.router)
@@ -92,6 +101,22 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
     app.add_middleware(RequestGuard, container=container, limits=BodyLimits(
         default=container.settings.max_body_bytes, form=container.settings.max_form_bytes))
     return app
+
+
+def _document_scopes(router: APIRouter) -> None:
+    """Name each route's API key scope in the OpenAPI document (``x-required-scope``), once
+    per router (before it is included: included routes copy these fields)."""
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        scope = route_scope(route)
+        if scope is None or "x-required-scope" in (route.openapi_extra or {}):
+            continue
+        route.openapi_extra = {**(route.openapi_extra or {}), "x-required-scope": scope.value}
+        route.responses.setdefault(403, {"model": Problem, "description": "The API key lacks "
+                                         f"the `{scope.value}` scope (`insufficient-scope`)"})
+        note = f"Requires an API key with the `{scope.value}` scope."
+        route.description = f"{route.description}\n\n{note}" if route.description else note
 
 
 #: Swagger UI's files, shipped by the fastapi-offline package: /docs works offline.

@@ -1,23 +1,27 @@
-"""FastAPI dependencies: the container, the service runner, API-key auth, Idempotency-Key."""
+"""FastAPI dependencies: the container, the service runner, API-key auth and scopes,
+Idempotency-Key."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import anyio
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from contactguard.bootstrap import Container
+from contactguard.domain.apikeys import Scope
 from contactguard.domain.audit import Actor
 from contactguard.entrypoints.api.problems import error_response
 from contactguard.errors import ContactGuardError, Unauthorized
 from contactguard.services import idempotency
-from contactguard.services.apikeys import ApiKeyInfo
+from contactguard.services.apikeys import ApiKeyInfo, require_scope
 
 T = TypeVar("T")
 
@@ -60,7 +64,58 @@ async def api_key(
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
+#: An authenticated key, scope not checked. Routes use the scoped forms below instead, so that
+#: each declares what it needs (tests/integration/test_api_key_scopes.py enforces it).
 ApiKeyDep = Annotated[ApiKeyInfo, Depends(api_key)]
+
+
+def requires(scope: Scope) -> Callable[..., Awaitable[ApiKeyInfo]]:
+    """A dependency: the request's API key, refused (403 ``insufficient-scope``) unless it has
+    ``scope``. The function carries ``required_scope`` so that :func:`route_scope` finds it."""
+
+    async def scoped(request: Request, key: ApiKeyDep) -> ApiKeyInfo:
+        require_scope(key, scope, f"{request.method} {request.url.path}")
+        return key
+
+    scoped.required_scope = scope  # type: ignore[attr-defined]
+    scoped.__name__ = f"api_key_with_{scope.value}_scope"
+    return scoped
+
+
+ReadKey = Annotated[ApiKeyInfo, Depends(requires(Scope.READ))]
+WriteKey = Annotated[ApiKeyInfo, Depends(requires(Scope.WRITE))]
+SessionsKey = Annotated[ApiKeyInfo, Depends(requires(Scope.SESSIONS))]
+AdminKey = Annotated[ApiKeyInfo, Depends(requires(Scope.ADMIN))]
+
+
+@dataclass(frozen=True, slots=True)
+class ScopedRoute:
+    path: str
+    methods: frozenset[str]
+    scope: Scope | None
+
+
+def scoped_routes(app: FastAPI) -> list[ScopedRoute]:
+    """Every API route of ``app`` (included routers too) with the scope it declares."""
+    found = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            found.append(ScopedRoute(str(context.path), frozenset(context.methods or ()),
+                                     route_scope(route)))
+    return found
+
+
+def route_scope(route: APIRoute) -> Scope | None:
+    """The scope ``route`` declares through its dependencies (None: it declares none)."""
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dependency = stack.pop()
+        scope: Scope | None = getattr(dependency.call, "required_scope", None)
+        if scope is not None:
+            return scope
+        stack.extend(dependency.dependencies)
+    return None
 
 
 def actor_of(key: ApiKeyInfo) -> Actor:

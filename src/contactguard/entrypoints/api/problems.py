@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contactguard import errors
-from contactguard.errors import ContactGuardError, FieldError, RateLimited
+from contactguard.errors import ContactGuardError, FieldError, InsufficientScope, RateLimited
 
 log = logging.getLogger("contactguard.api")
 
@@ -42,6 +42,8 @@ def error_response(request: Request, exc: ContactGuardError) -> JSONResponse:
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after_seconds)
         extra = {"retry_after": exc.retry_after_seconds, "retry_at": exc.retry_at.isoformat()}
+    if isinstance(exc, InsufficientScope):
+        extra = {"required_scope": exc.required, "granted_scopes": exc.granted}
     if exc.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     return problem_response(request, status=exc.status, code=exc.code, title=exc.title,

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from contactguard.entrypoints.api.deps import ApiKeyDep, ContainerDep, actor_of, json_response, run
+from contactguard.entrypoints.api.deps import ContainerDep, SessionsKey, actor_of, json_response, run
 from contactguard.entrypoints.api.schemas import Problem
 from contactguard.services.seller_sessions import create_session_link
 from contactguard.services.web_sessions import revoke_account_sessions
@@ -32,7 +32,7 @@ class AccountSessionOut(BaseModel):
                         422: {"model": Problem}},
              summary="Create a single-use account-session link to the Seller Center")
 async def create_account_session(body: AccountSessionIn, container: ContainerDep,
-                                 key: ApiKeyDep) -> Response:
+                                 key: SessionsKey) -> Response:
     """The platform's backend calls this, then sends the seller's browser to ``url``.
 
     The link works once and for 5 minutes; opening it sets an HTTP-only session cookie for
@@ -52,7 +52,7 @@ class RevokedSessionsOut(BaseModel):
                responses={401: {"model": Problem}, 404: {"model": Problem}},
                summary="Sign a seller out of the Seller Center everywhere")
 async def revoke_account_session(external_id: str, container: ContainerDep,
-                                 key: ApiKeyDep) -> Response:
+                                 key: SessionsKey) -> Response:
     """End every open Seller Center session of the account at once (e.g. after the platform
     noticed a takeover or reset the seller's password). Audited; unused sign-in links are
     not affected (they expire within 5 minutes)."""

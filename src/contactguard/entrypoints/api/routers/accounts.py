@@ -9,8 +9,9 @@ from fastapi.responses import Response
 
 from contactguard.domain.contacts import ContactKind
 from contactguard.entrypoints.api.deps import (
-    ApiKeyDep,
     ContainerDep,
+    ReadKey,
+    WriteKey,
     actor_of,
     idempotent,
     json_response,
@@ -36,7 +37,7 @@ _errors = problem_responses(401, 404, 422)
              responses={**_errors, 200: {"model": AccountOut, "description": "Updated"}},
              summary="Create or update an account by external_id")
 async def upsert_account(body: AccountIn, request: Request, container: ContainerDep,
-                         key: ApiKeyDep) -> Response:
+                         key: WriteKey) -> Response:
     """Creates the account (201) or updates the fields given (200); contacts may be set too."""
     data = accounts.AccountInput(external_id=body.external_id, name=body.name,
                                  country=body.country, locale=body.locale,
@@ -55,7 +56,7 @@ async def upsert_account(body: AccountIn, request: Request, container: Container
 @router.get("/{external_id}", response_model=AccountOut, responses=_errors,
             summary="Get an account with its contacts")
 async def get_account(external_id: ExternalId, container: ContainerDep,
-                      key: ApiKeyDep) -> Response:
+                      key: ReadKey) -> Response:
     view = await run(container, accounts.get_account, container.deps, external_id)
     return json_response(AccountOut.of(view))
 
@@ -63,7 +64,7 @@ async def get_account(external_id: ExternalId, container: ContainerDep,
 @router.get("/{external_id}/contacts", response_model=ContactList, responses=_errors,
             summary="List an account's contacts")
 async def list_contacts(external_id: ExternalId, container: ContainerDep,
-                        key: ApiKeyDep) -> Response:
+                        key: ReadKey) -> Response:
     views = await run(container, accounts.list_contacts, container.deps, external_id)
     return json_response(ContactList(data=[ContactOut.of(v) for v in views]))
 
@@ -71,7 +72,7 @@ async def list_contacts(external_id: ExternalId, container: ContainerDep,
 @router.put("/{external_id}/contacts/{kind}", response_model=ContactOut, responses=_errors,
             summary="Set a contact value")
 async def set_contact(external_id: ExternalId, kind: ContactKind, body: ContactIn,
-                      container: ContainerDep, key: ApiKeyDep) -> Response:
+                      container: ContainerDep, key: WriteKey) -> Response:
     """Phones are parsed with the account's country as default region and stored as E.164.
 
     A changed value must be verified; until then the previous verified value stays in force.

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from contactguard.entrypoints.api.deps import ApiKeyDep, ContainerDep, json_response, run
+from contactguard.entrypoints.api.deps import ContainerDep, ReadKey, json_response, run
 from contactguard.entrypoints.api.schemas import DevMessageList, DevMessageOut, Problem
 from contactguard.services.dev import get_captured_message, list_captured_messages
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/dev", tags=["dev"])
 
 @router.get("/messages", response_model=DevMessageList, responses={401: {"model": Problem}},
             summary="Messages captured instead of sent (dev mode)")
-async def messages(container: ContainerDep, key: ApiKeyDep,
+async def messages(container: ContainerDep, key: ReadKey,
                    to: Annotated[str | None, Query(max_length=320,
                                                    description="E.164 number or email")] = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Response:
@@ -27,7 +27,7 @@ async def messages(container: ContainerDep, key: ApiKeyDep,
 @router.get("/messages/{message_id}/raw", responses={401: {"model": Problem},
                                                     404: {"model": Problem}},
             response_class=Response, summary="The raw (DKIM-signed) bytes of a captured email")
-async def message_raw(container: ContainerDep, key: ApiKeyDep,
+async def message_raw(container: ContainerDep, key: ReadKey,
                       message_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
     found = await run(container, get_captured_message, container.deps, message_id)
     if found.raw is None:

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contactguard.domain.phishing import CheckResult, reader_locale
-from contactguard.entrypoints.api.deps import ApiKeyDep, ContainerDep, json_response
+from contactguard.entrypoints.api.deps import ContainerDep, WriteKey, json_response
 from contactguard.entrypoints.api.schemas import problem_responses
 from contactguard.errors import MessageTooLarge, UnsupportedMediaType
 from contactguard.services.checker import MAX_MESSAGE_BYTES, check_message
@@ -82,7 +82,7 @@ _REQUEST_BODY = {
 @router.post("/check", response_model=MessageCheckOut, openapi_extra={"requestBody": _REQUEST_BODY},
              responses=problem_responses(400, 401, 404, 413, 415, 422),
              summary="Is this message genuine?")
-async def check(request: Request, container: ContainerDep, key: ApiKeyDep) -> Response:
+async def check(request: Request, container: ContainerDep, key: WriteKey) -> Response:
     """Send the suspicious message as ``message/rfc822`` (an .eml file), as JSON ``{"raw"}``,
     ``{"text"}`` (a pasted body or SMS) or ``{"reference": "CG-XXXX-XXXX"}``, or as
     ``text/plain`` (a pasted text); up to 25 MB.

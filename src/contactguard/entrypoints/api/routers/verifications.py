@@ -9,8 +9,9 @@ from fastapi.responses import Response
 
 from contactguard.domain.contacts import Channel
 from contactguard.entrypoints.api.deps import (
-    ApiKeyDep,
     ContainerDep,
+    ReadKey,
+    WriteKey,
     actor_of,
     idempotent,
     json_response,
@@ -34,7 +35,7 @@ _errors = problem_responses(401, 404, 409, 422, 429,
 @router.post("", response_model=VerificationOut, status_code=201, responses=_errors,
              summary="Send a one-time code to a contact")
 async def start(body: VerificationIn, request: Request, container: ContainerDep,
-                key: ApiKeyDep) -> Response:
+                key: WriteKey) -> Response:
     """Landlines only take ``voice``; mobiles take ``sms`` or ``voice``; emails take ``email``.
 
     Starting a new verification cancels the contact's earlier open one.
@@ -53,7 +54,7 @@ async def start(body: VerificationIn, request: Request, container: ContainerDep,
 @router.get("/{verification_id}", response_model=VerificationOut, responses=_errors,
             summary="Get a verification's status")
 async def get(verification_id: VerificationId, container: ContainerDep,
-              key: ApiKeyDep) -> Response:
+              key: ReadKey) -> Response:
     view = await run(container, verification.get_verification, container.deps, verification_id)
     return json_response(VerificationOut.of(view))
 
@@ -61,7 +62,7 @@ async def get(verification_id: VerificationId, container: ContainerDep,
 @router.post("/{verification_id}/check", response_model=VerificationOut, responses=_errors,
              summary="Check a code")
 async def check(verification_id: VerificationId, body: CheckIn, container: ContainerDep,
-                key: ApiKeyDep) -> Response:
+                key: WriteKey) -> Response:
     """``status`` is ``approved``, ``pending`` (wrong code; see ``attempts_left``), ``locked``
     (no attempts left) or ``expired``. A used verification answers 409."""
     view = await run(container, verification.check_code, container.deps, verification_id,
@@ -72,7 +73,7 @@ async def check(verification_id: VerificationId, body: CheckIn, container: Conta
 @router.post("/{verification_id}/resend", response_model=VerificationOut, responses=_errors,
              summary="Send a new code")
 async def resend(verification_id: VerificationId, request: Request, container: ContainerDep,
-                 key: ApiKeyDep) -> Response:
+                 key: WriteKey) -> Response:
     """The previous code stops working. Cooldown: 30 s, then 60 s, then 120 s; at most 5 codes
     per contact per hour (429 with ``Retry-After`` otherwise)."""
 

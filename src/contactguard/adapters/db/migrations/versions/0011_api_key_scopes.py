@@ -1,4 +1,4 @@
-"""API key scopes and audit anchor (issue 11)
+"""API key scopes (issue 11); the audit anchor needs no table (it is kept outside)
 
 Revision ID: 0011
 Revises: 0010
@@ -6,8 +6,8 @@ Revises: 0010
 
 from __future__ import annotations
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 import contactguard.adapters.db.tables  # noqa: F401
 
@@ -18,8 +18,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # Existing keys keep full access. A plain ADD COLUMN (no table rebuild on SQLite, which
+    # keeps the table's AUTOINCREMENT).
+    op.add_column("api_keys", sa.Column("scopes", sa.String(length=100), nullable=False,
+                                        server_default="full"))
 
 
 def downgrade() -> None:
-    pass
+    op.drop_column("api_keys", "scopes")  # SQLite 3.35+ drops columns in place

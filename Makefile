@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 export CONTACTGUARD_DEV ?= 1
+# The suite runs on both cores (pytest-xdist); PYTEST_ARGS="-n 0 -x" runs it in one process.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test lint install clean messages mutation-check
 

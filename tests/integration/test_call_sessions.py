@@ -227,6 +227,10 @@ def test_agent_in_console_and_seller_in_seller_center(container: Container, web:
     assert trail[0]["actor"].kind.value == "operator"
     assert trail[0]["actor"].label == "agent@acme.example.com"
     assert trail[1]["actor"].kind.value == "seller"
+    seller.cookies.clear()  # signed out: the polled fragments answer 204, not a sign-in page
+    assert seller.get("/seller/call", headers={"HX-Request": "true"}).status_code == 204
     audit_page = web.get("/console/accounts/seller-1")
     assert "call_session.confirmed" in audit_page.text and code not in re.sub(
         r'id="agent-code">\d{4}<', "", audit_page.text).split('id="audit-h"')[1]
+    web.cookies.clear()
+    assert web.get("/console/accounts/seller-1/call").status_code == 204

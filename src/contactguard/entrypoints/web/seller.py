@@ -376,7 +376,10 @@ async def call_banner(request: Request) -> Response:
     """The verify-the-caller banner every signed-in page polls (htmx, every 3 s): who from
     Account Health is calling and the code they must say; 204 while nothing changed."""
     web = web_of(request)
-    session = await web.seller(request)
+    try:
+        session = await web.seller(request)
+    except LoginRequired:  # signed out meanwhile: the page says so at the next click
+        return web.finish(request, Response(status_code=204))
     found = await run(web.container, call_sessions.seller_call, web.container.deps,
                       session.account)
     if request.query_params.get("seen") == _call_key(found):

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from contactguard.domain.accounts import is_valid_external_id
 from contactguard.domain.operators import Permission
 from contactguard.entrypoints.web.console.common import Console, formatting, signed_in
-from contactguard.entrypoints.web.pages import PageNotFound
+from contactguard.entrypoints.web.pages import LoginRequired, PageNotFound, web_of
 from contactguard.errors import AccountNotFound, ConcurrentWrite, ValidationFailed
 from contactguard.services import call_sessions
 
@@ -35,7 +35,10 @@ def call_key(view: call_sessions.CallView | None) -> str:
 @router.get("/accounts/{external_id}/call")
 async def call_status(request: Request, external_id: str) -> Response:
     """The status fragment of the account's newest call session; 204 while unchanged."""
-    console = await signed_in(request, Permission.VERIFY_CALLERS)
+    try:
+        console = await signed_in(request, Permission.VERIFY_CALLERS)
+    except LoginRequired:  # signed out meanwhile: no sign-in page inside the fragment
+        return web_of(request).finish(request, Response(status_code=204))
     try:
         found = await console.call(call_sessions.latest_call, _external_id(external_id))
     except AccountNotFound:

@@ -83,6 +83,12 @@ def test_api_starts_and_reads_a_session(client: TestClient, container: Container
         assert answer.status_code == 404 and \
             answer.json()["type"].endswith("call-session-not-found")
 
+    schema = client.get("/openapi.json").json()
+    assert "201" in schema["paths"]["/v1/call_sessions"]["post"]["responses"]
+    assert set(schema["components"]["schemas"]["CallSessionOut"]["required"]) >= {
+        "id", "code", "expires_at", "status"}
+    assert "/v1/call_sessions/{session_id}" in schema["paths"]
+
     # A new session replaces the open one; only the newest can be answered.
     newer = client.post("/v1/call_sessions", json={"account": "seller-1",
                                                    "agent_name": "Tom"}).json()

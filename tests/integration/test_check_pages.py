@@ -168,3 +168,11 @@ def test_support_checks_a_message_in_the_console(smtp_container: Container,
                                                "text": PASTED, "account": "nobody"},
                        files={"file": ("", b"")})
     assert unknown.status_code == 422 and "No account “nobody”." in unknown.text
+    for account in ("a\x00b", "x" * 129, "²"):  # what PostgreSQL cannot take: still a 422
+        odd = web.post("/console/check", data={"csrf_token": csrf, "mode": "text",
+                                                "text": PASTED + "\x00", "account": account},
+                       files={"file": ("", b"")})
+        assert odd.status_code == 422, (account, odd.text[:200])
+    nul = web.post("/console/check", data={"csrf_token": csrf, "mode": "text",
+                                            "text": PASTED + "\x00"}, files={"file": ("", b"")})
+    assert nul.status_code == 200 and 'data-verdict="phishing"' in nul.text

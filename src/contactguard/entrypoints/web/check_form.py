@@ -15,6 +15,7 @@ import anyio
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
+from contactguard.domain.accounts import is_valid_external_id
 from contactguard.domain.phishing import CheckResult
 from contactguard.domain.sessions import Realm
 from contactguard.entrypoints.web.pages import CsrfFailed, WebContext
@@ -91,6 +92,9 @@ async def judge_form(web: WebContext, request: Request, realm: Realm, *, locale:
             return outcome
         kwargs["text"] = outcome.text
     if account is None and outcome.account:
+        if not is_valid_external_id(outcome.account):
+            outcome.error = "account"
+            return outcome
         account = outcome.account
     call = partial(check_message, web.container.deps, locale=locale, account=account,
                    **kwargs)  # type: ignore[arg-type]

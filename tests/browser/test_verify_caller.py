@@ -74,6 +74,16 @@ def test_agent_and_seller_see_the_same_code_and_the_answer_reaches_the_agent(
                                                                   timeout=8_000)
     expect(agent_page.locator("#call-answer")).to_contain_text("asked for a password or a code")
 
+    # Support checks a message the seller forwarded, in the console.
+    agent_page.locator("nav.nav").get_by_role("link", name="Check a message").click()
+    expect(agent_page.locator("h1")).to_have_text("Is this message genuine?")
+    agent_page.get_by_label("Text or source of the message").fill(
+        PHISHING.replace("Test Platform", "ContactGuard"))
+    agent_page.get_by_role("button", name="Check the text").click()
+    expect(agent_page.locator("#verdict")).to_have_attribute("data-verdict", "phishing")
+    expect(agent_page.locator('#reasons li[data-code="asks_for_credentials"]')).to_be_visible()
+    shot(agent_page, "console/check-phishing-en-desktop")
+
     entries = web_server.api("GET", "/v1/audit", params={"subject": f"account:{seller}"}).json()
     actions = [e["action"] for e in entries["data"] if e["action"].startswith("call_session.")]
     assert actions[::-1] == ["call_session.started", "call_session.confirmed",

@@ -83,6 +83,12 @@ def test_api_starts_and_reads_a_session(client: TestClient, container: Container
         assert answer.status_code == 404 and \
             answer.json()["type"].endswith("call-session-not-found")
 
+    once = {"account": "seller-1", "agent_name": "Ana"}
+    first = client.post("/v1/call_sessions", json=once, headers={"Idempotency-Key": "k-1"})
+    again = client.post("/v1/call_sessions", json=once, headers={"Idempotency-Key": "k-1"})
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+    body = first.json()  # the session the rest of this test works with
+
     schema = client.get("/openapi.json").json()
     assert "201" in schema["paths"]["/v1/call_sessions"]["post"]["responses"]
     assert set(schema["components"]["schemas"]["CallSessionOut"]["required"]) >= {
@@ -102,10 +108,11 @@ def test_api_starts_and_reads_a_session(client: TestClient, container: Container
     assert client.get(f"/v1/call_sessions/{newer['id']}").json()["status"] == "confirmed"
 
     trail = _audit(container, "seller-1")
-    assert [e["action"] for e in trail] == ["call_session.started", "call_session.replaced",
-                                            "call_session.started", "call_session.confirmed"]
+    assert [e["action"] for e in trail] == [
+        "call_session.started", "call_session.replaced", "call_session.started",
+        "call_session.replaced", "call_session.started", "call_session.confirmed"]
     assert trail[0]["actor"].kind.value == "api_key" and trail[0]["after"]["agent"] == "Mei"
-    assert trail[3]["actor"] == SELLER
+    assert trail[5]["actor"] == SELLER
     codes = {body["code"], newer["code"]}
     assert not any(code in json.dumps(e["after"]) + json.dumps(e["before"]) for code in codes
                    for e in trail)  # the code never reaches the audit log

@@ -152,6 +152,10 @@ def test_support_checks_a_message_in_the_console(smtp_container: Container,
     smtp_container.deps.passwords = Argon2Passwords(time_cost=1, memory_cost=1024, parallelism=1)
     raw = send_code_email(smtp_container, smtp_client, sink, account="seller-1")
     _sign_in(web, smtp_container, clock, "agent@acme.example.com", role="support")
+    account_page = web.get("/console/accounts/seller-1")
+    assert 'href="/console/check?account=seller-1" id="check-for-account"' in account_page.text
+    assert 'id="account-file" name="account" type="text" value="seller-1"' in web.get(
+        "/console/check?account=seller-1").text
     page = web.get("/console/check")
     assert page.status_code == 200
     assert '<a href="/console/check" aria-current="page">Check a message</a>' in page.text

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from contactguard.domain.operators import Permission
 from contactguard.entrypoints.web.check_form import CheckOutcome, judge_form
-from contactguard.entrypoints.web.console.common import REALM, formatting, signed_in
+from contactguard.entrypoints.web.console.common import REALM, signed_in
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -21,5 +21,5 @@ async def check_message(request: Request) -> Response:
                            account=request.query_params.get("account", "")[:128])
     if request.method == "POST":
         outcome = await judge_form(console.web, request, REALM, locale=console.t.lang)
-    return console.render("check.html", {"c": outcome, **formatting(console.t)},
+    return console.render("check.html", {"c": outcome},
                           status=outcome.status)

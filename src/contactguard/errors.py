@@ -273,3 +273,20 @@ class UnsupportedMediaType(ContactGuardError):
     code = "unsupported-media-type"
     title = "Unsupported media type"
     status = 415
+
+
+# --- Verify-the-caller (issue 9) -------------------------------------------------------------
+
+
+class CallSessionNotFound(NotFound):
+    """No call session with this id (for this account)."""
+
+    code = "call-session-not-found"
+    title = "Call session not found"
+
+
+class CallSessionClosed(Conflict):
+    """The call session expired, was replaced by a newer one, or was already answered."""
+
+    code = "call-session-closed"
+    title = "Call session closed"

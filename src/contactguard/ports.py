@@ -79,6 +79,7 @@ class UnitOfWork(Protocol):
     console: Any
     campaigns: Any
     ledger: Any  # the sent ledger (issue 9)
+    call_sessions: Any  # verify-the-caller (issue 9)
 
     def __enter__(self) -> UnitOfWork: ...
 

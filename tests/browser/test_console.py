@@ -266,7 +266,8 @@ def test_support_cannot_reach_admin_pages_or_actions(web_server, new_page) -> No
     page = new_page()
     _first_sign_in(page, base, agent)
     nav = page.locator("nav.nav")
-    expect(nav.get_by_role("link")).to_have_text(["Dashboard", "Accounts", "Campaigns", "Policy"])
+    expect(nav.get_by_role("link")).to_have_text(
+        ["Dashboard", "Accounts", "Campaigns", "Check a message", "Policy"])
     for path in ADMIN_GETS:
         response = page.goto(f"{base}{path}")
         assert response is not None and response.status == 403, path

@@ -126,7 +126,7 @@ def test_admin_creates_previews_launches_and_watches_a_campaign(web_server, new_
     agent_page = new_context(viewport=DESKTOP).new_page()
     _first_sign_in(agent_page, base, agent)
     expect(agent_page.locator("nav.nav").get_by_role("link")).to_have_text(
-        ["Dashboard", "Accounts", "Campaigns", "Policy"])
+        ["Dashboard", "Accounts", "Campaigns", "Check a message", "Policy"])
     agent_page.goto(f"{base}/console/campaigns/{campaign_id}")
     expect(agent_page.locator("#funnel")).to_be_visible()
     expect(agent_page.locator("#pause")).to_have_count(0)

@@ -26,10 +26,13 @@ class Permission(StrEnum):
     MANAGE_SESSIONS = "manage_sessions"  # operator sessions; sign a seller out everywhere
     MANAGE_CAMPAIGNS = "manage_campaigns"  # create (with its live preview), launch, pause, ...
     READ_CAMPAIGNS = "read_campaigns"  # list, detail, preview, funnel, CSV (support reads them)
+    CHECK_MESSAGES = "check_messages"  # the message checker (issue 9)
+    VERIFY_CALLERS = "verify_callers"  # start a verify-the-caller session (issue 9)
 
 
 _SUPPORT = frozenset({Permission.VIEW_DASHBOARD, Permission.READ_ACCOUNTS,
-                      Permission.READ_POLICY, Permission.READ_CAMPAIGNS})
+                      Permission.READ_POLICY, Permission.READ_CAMPAIGNS,
+                      Permission.CHECK_MESSAGES, Permission.VERIFY_CALLERS})
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.SUPPORT: _SUPPORT,

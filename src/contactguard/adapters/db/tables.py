@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -592,3 +593,28 @@ compliance_daily = Table(
 # --- Seller Center (issue 12; migration 0011) -----------------------------------------------
 
 # --- Inbound mail, phishing waves, verify-the-caller (issue 9; migration 0012) ---------------
+
+# --- Verify-the-caller (issue 9; migration 0013) ----------------------------------------------
+
+# One row per call a support agent announced to a seller. The 4-digit code is shown to both
+# sides (not a credential), so it is stored as is; it is never logged. ``status`` is
+# active/confirmed/reported/replaced/expired (an active row past ``expires_at`` reads as
+# expired); the partial unique index keeps at most one active row per account, also between
+# racing starts on PostgreSQL.
+call_sessions = Table(
+    "call_sessions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", BigId, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("agent_name", String(60), nullable=False),
+    Column("code", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("report_reason", String(32)),
+    Column("started_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("answered_at", UTCDateTime()),
+    Index("ix_call_sessions_account_id_created_at", "account_id", "created_at"),
+    Index("ix_call_sessions_active_account", "account_id", unique=True,
+          sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
+)

@@ -9,6 +9,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from contactguard.adapters.db.call_sessions import CallSessionRepository
 from contactguard.adapters.db.campaigns import CampaignRepository
 from contactguard.adapters.db.console import (
     ConsoleRepository,
@@ -77,6 +78,7 @@ class SqlUnitOfWork:
     console: ConsoleRepository
     campaigns: CampaignRepository
     ledger: LedgerRepository
+    call_sessions: CallSessionRepository  # verify-the-caller (issue 9)
 
     def __init__(self, engine: Engine, *, write: bool = True,
                  on_outbox: Callable[[frozenset[str]], None] | None = None,
@@ -128,6 +130,7 @@ class SqlUnitOfWork:
         self.console = ConsoleRepository(conn)
         self.campaigns = CampaignRepository(conn)
         self.ledger = LedgerRepository(conn)
+        self.call_sessions = CallSessionRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

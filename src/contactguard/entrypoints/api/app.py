@@ -22,6 +22,7 @@ from contactguard.entrypoints.api.guard import BodyLimits, RequestGuard
 from contactguard.entrypoints.api.problems import install_problem_handlers, problem_catalog
 from contactguard.entrypoints.api.routers import account_sessions, accounts, dev, providers, verifications
 from contactguard.entrypoints.api.routers import audit as audit_routes
+from contactguard.entrypoints.api.routers import call_sessions as call_routes
 from contactguard.entrypoints.api.routers import campaigns as campaign_routes
 from contactguard.entrypoints.api.routers import messages as message_routes
 from contactguard.entrypoints.api.routers import policy as policy_routes
@@ -73,6 +74,7 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
     app.include_router(providers.router)
     app.include_router(campaign_routes.router)
     app.include_router(message_routes.router)  # the message checker (issue 9)
+    app.include_router(call_routes.router)  # verify-the-caller (issue 9)
     if container.settings.dev:
         app.include_router(dev.router)
     catalog = problem_catalog()

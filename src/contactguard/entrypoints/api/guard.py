@@ -49,6 +49,9 @@ MiB = 1024 * 1024
 LARGE_BODY_ROUTES: dict[tuple[str, str], int] = {
     ("POST", "/v1/messages/check"): 25 * MiB,
     ("POST", "/v1/inbound/email"): 25 * MiB,
+    # The "Is this message genuine?" pages: an .eml upload (multipart) as big as the API takes.
+    ("POST", "/seller/check"): 25 * MiB + 256 * 1024,
+    ("POST", "/console/check"): 25 * MiB + 256 * 1024,
 }
 
 #: ``/v1`` paths authenticated otherwise than by an API key (here: by a provider signature).

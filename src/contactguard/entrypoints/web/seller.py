@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from contactguard.domain import phrases
+from contactguard.domain.call_sessions import CallAnswer, ReportReason
 from contactguard.domain.challenges import ChallengeStatus
 from contactguard.domain.compliance import ComplianceState, Requirement, can_snooze
 from contactguard.domain.contacts import Channel, ContactKind
@@ -19,11 +20,14 @@ from contactguard.domain.locales import SUPPORTED_LOCALES
 from contactguard.domain.sessions import Realm
 from contactguard.entrypoints.api.deps import run
 from contactguard.entrypoints.web import texts
+from contactguard.entrypoints.web.check_form import CheckOutcome, judge_form
 from contactguard.entrypoints.web.i18n import Translator
 from contactguard.entrypoints.web.pages import LoginRequired, PageNotFound, web_of
 from contactguard.entrypoints.web.session import WebSession
 from contactguard.errors import (
     AccountNotFound,
+    CallSessionClosed,
+    CallSessionNotFound,
     ChannelNotAllowed,
     Conflict,
     ContactNotFound,
@@ -35,7 +39,14 @@ from contactguard.errors import (
     VerificationClosed,
     VerificationNotFound,
 )
-from contactguard.services import accounts, campaigns, compliance, message_center, verification
+from contactguard.services import (
+    accounts,
+    call_sessions,
+    campaigns,
+    compliance,
+    message_center,
+    verification,
+)
 from contactguard.services.seller_sessions import redeem_session_link
 
 router = APIRouter(prefix="/seller", include_in_schema=False)
@@ -342,6 +353,79 @@ async def security_phrase(request: Request) -> Response:
             return web.render(request, "security_phrase.html", context, status=422, t=t)
         return web.redirect(request, "/seller/security-phrase?done=phrase")
     return web.render(request, "security_phrase.html", context, t=t)
+
+
+@router.api_route("/check", methods=["GET", "POST"])
+async def check_message(request: Request) -> Response:
+    """Is this message genuine? A pasted text, an .eml file or a reference code, judged
+    against what this account was sent; the verdict and each reason in the seller's language."""
+    web = web_of(request)
+    session = await web.seller(request)
+    view = await _account(request, session)
+    t = web.translator(session, view.account)
+    outcome = CheckOutcome(mode=request.query_params.get("mode", "text"))
+    if request.method == "POST":
+        outcome = await judge_form(web, request, Realm.SELLER, locale=t.lang,
+                                   account=session.account)
+    return web.render(request, "check.html", {"account": view.account, "c": outcome},
+                      status=outcome.status, t=t)
+
+
+@router.get("/call")
+async def call_banner(request: Request) -> Response:
+    """The verify-the-caller banner every signed-in page polls (htmx, every 3 s): who from
+    Account Health is calling and the code they must say; 204 while nothing changed."""
+    web = web_of(request)
+    try:
+        session = await web.seller(request)
+    except LoginRequired:  # signed out meanwhile: the page says so at the next click
+        return web.finish(request, Response(status_code=204))
+    found = await run(web.container, call_sessions.seller_call, web.container.deps,
+                      session.account)
+    if request.query_params.get("seen") == _call_key(found):
+        return web.finish(request, Response(status_code=204))
+    return await _call_fragment(request, session, found)
+
+
+@router.post("/call/{session_id}/answer")
+async def answer_call(request: Request, session_id: str) -> Response:
+    """The seller's answer: the caller said the code, or the call is reported."""
+    web = web_of(request)
+    session = await web.seller(request)
+    form = await web.check_csrf(request)
+    answer = CallAnswer.REPORT if form.get("answer") == "report" else CallAnswer.CONFIRM
+    reason = (ReportReason.ASKED_FOR_SECRETS if form.get("reason") == "asked_for_secrets"
+              else ReportReason.WRONG_CODE)
+    problem = None
+    try:
+        await run(web.container, call_sessions.answer_call, web.container.deps, session.account,
+                  session_id[:64], answer, reason=reason, actor=session.actor)
+    except CallSessionNotFound:
+        problem = "not_found"
+    except CallSessionClosed:
+        problem = "closed"
+    if not request.headers.get("hx-request"):
+        return web.redirect(request, "/seller")
+    found = await run(web.container, call_sessions.seller_call, web.container.deps,
+                      session.account)
+    return await _call_fragment(request, session, found, problem=problem)
+
+
+def _call_key(found: call_sessions.CallView | None) -> str:
+    return f"{found.id}:{found.status.value}" if found is not None else "none"
+
+
+async def _call_fragment(request: Request, session: WebSession,
+                         found: call_sessions.CallView | None, *,
+                         problem: str | None = None) -> Response:
+    web = web_of(request)
+    view = await _account(request, session)
+    response = web.render(request, "_call.html", {
+        "call": found, "call_key": _call_key(found), "call_problem": problem,
+        "account": view.account}, t=web.translator(session, view.account))
+    if "HX-Push-Url" in response.headers:  # a fragment, not a page to remember
+        del response.headers["HX-Push-Url"]
+    return response
 
 
 @router.get("/email-link/{verification_id}/{token}")

@@ -21,7 +21,9 @@ from contactguard.entrypoints.web.console import (
     accounts,
     admin,
     auth,
+    calls,
     campaigns,
+    check,
     dashboard,
     settings_pages,
 )
@@ -58,4 +60,5 @@ async def not_found(request: Request, rest: str) -> Response:
 
 
 routers: list[APIRouter] = [auth.router, dashboard.router, accounts.router, admin.router,
-                            settings_pages.router, campaigns.router, fallback]
+                            settings_pages.router, campaigns.router, check.router,
+                            calls.router, fallback]

@@ -13,9 +13,11 @@ from fastapi.responses import Response
 from contactguard.domain.accounts import is_valid_external_id
 from contactguard.domain.compliance import ComplianceState
 from contactguard.domain.operators import Permission
+from contactguard.entrypoints.web.console import calls
 from contactguard.entrypoints.web.console.common import formatting, signed_in
 from contactguard.entrypoints.web.pages import PageNotFound
 from contactguard.errors import AccountNotFound, ValidationFailed
+from contactguard.services import call_sessions
 from contactguard.services import console as console_service
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -61,6 +63,8 @@ async def account(request: Request, external_id: str) -> Response:
         raise PageNotFound from None
     now = console.deps.clock.now()
     requirements = file.state.compliance.requirements
+    call = (await console.call(call_sessions.latest_call, external_id)
+            if console.me.can(Permission.VERIFY_CALLERS) else None)
     return console.render("account.html", {
         "file": file, "a": file.view.account, "now": now, "requirements": requirements,
         "contacts": {c.contact.kind: c for c in file.view.contacts},
@@ -70,6 +74,10 @@ async def account(request: Request, external_id: str) -> Response:
         "revoked": request.query_params.get("n") or "0",
         "details": {e.seq: _details(e.before, e.after) for e in file.audit},
         "seen": {n.reference: n.read_at for n in file.notices},
+        # verify-the-caller (issue 9): the newest call session, the agent's remembered name
+        "call": call, "call_key": calls.call_key(call), "external_id": external_id,
+        "agent_name": console.session.extra.get(calls.AGENT_NAME, ""),
+        "call_error": request.query_params.get("call_error"),
         **formatting(console.t),
     })
 

@@ -100,10 +100,13 @@ class RateLimited(ContactGuardError):
     title = "Too many requests"
     status = 429
 
-    def __init__(self, detail: str, *, retry_at: datetime, retry_after_seconds: int) -> None:
+    def __init__(self, detail: str, *, retry_at: datetime, retry_after_seconds: int,
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(detail)
         self.retry_at = retry_at
         self.retry_after_seconds = retry_after_seconds
+        #: Extra response headers (``RateLimit``, ``RateLimit-Policy``) of a shared limit.
+        self.headers = dict(headers or {})
 
 
 class Unauthorized(ContactGuardError):
@@ -254,3 +257,21 @@ class UnsupportedMediaType(ContactGuardError):
     code = "unsupported-media-type"
     title = "Unsupported media type"
     status = 415
+
+
+class DestinationBlocked(ContactGuardError):
+    """The SMS-pumping guard refuses codes to this number (its country, its kind of number,
+    or its prefix, blocked after many codes that were never entered).
+
+    ``reason`` names the rule (abuse.BlockReason), ``alternative`` what to do instead.
+    """
+
+    code = "destination-blocked"
+    title = "Destination blocked"
+    status = 403
+
+    def __init__(self, detail: str, *, reason: str, alternative: str,
+                 errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail, errors=errors)
+        self.reason = reason
+        self.alternative = alternative

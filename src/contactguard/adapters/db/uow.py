@@ -28,6 +28,7 @@ from contactguard.adapters.db.policy_repos import (
     SignalRepository,
     WebhookRepository,
 )
+from contactguard.adapters.db.protection import ProtectionRepository
 from contactguard.adapters.db.repositories import (
     AccountRepository,
     ApiKeyRepository,
@@ -77,6 +78,8 @@ class SqlUnitOfWork:
     console: ConsoleRepository
     campaigns: CampaignRepository
     ledger: LedgerRepository
+    # Shared limits and abuse protection (issue 11)
+    protection: ProtectionRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
                  on_outbox: Callable[[frozenset[str]], None] | None = None,
@@ -128,6 +131,7 @@ class SqlUnitOfWork:
         self.console = ConsoleRepository(conn)
         self.campaigns = CampaignRepository(conn)
         self.ledger = LedgerRepository(conn)
+        self.protection = ProtectionRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -321,3 +321,28 @@ def test_countries_non_geographic_and_budget(build) -> None:
     assert start(client, "d1", "emergency_phone", "sms").status_code == 201
     over = start(client, "d2", "emergency_phone", "sms")
     assert over.status_code == 403 and over.json()["reason"] == "country_budget"
+
+
+def test_seller_center_explains_a_blocked_number_in_the_sellers_language(build) -> None:
+    import re
+    from urllib.parse import urlsplit
+
+    from contactguard.services.seller_sessions import create_session_link
+
+    container = build()
+    protect(container, allowed_countries=["DE"])
+    make_account(api(container), "cn1", locale="zh-Hans")  # a Chinese landline
+    base = "https://sellers.acme.test"
+    with TestClient(create_app(container), base_url=base, follow_redirects=False,
+                    raise_server_exceptions=False) as web:
+        link = create_session_link(container.deps, "cn1", base_url=base)
+        assert web.get(urlsplit(link.url).path).status_code == 303
+        page = web.get("/seller/contacts/emergency_phone/verify")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf
+        refused = web.post("/seller/contacts/emergency_phone/verify",
+                           data={"channel": "voice", "csrf_token": csrf.group(1)})
+    assert refused.status_code == 403
+    assert 'id="destination-blocked"' in refused.text
+    assert "我们无法通过短信或电话向此号码发送验证码" in refused.text
+    assert "电子邮箱" in refused.text  # the safe alternative

@@ -346,3 +346,19 @@ def test_seller_center_explains_a_blocked_number_in_the_sellers_language(build) 
     assert 'id="destination-blocked"' in refused.text
     assert "我们无法通过短信或电话向此号码发送验证码" in refused.text
     assert "电子邮箱" in refused.text  # the safe alternative
+
+
+def test_protection_settings_through_the_policy_api_and_problem_catalog(client) -> None:
+    current = client.get("/v1/policy").json()
+    assert current["protection"]["login_ip_per_minute"] == 20
+    changed = client.put("/v1/policy", json={"protection": {"allowed_countries": ["de"]}})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["protection"]["allowed_countries"] == ["DE"]
+    bad = client.put("/v1/policy", json={"protection": {"block_hours": 0}})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "protection.block_hours"
+    problem = client.get("/problems/destination-blocked").json()
+    assert problem["status"] == 403
+    spec = client.get("/openapi.json").json()
+    assert {"get"} <= set(spec["paths"]["/v1/protection/blocks"])
+    assert "delete" in spec["paths"]["/v1/protection/blocks/{block_id}"]
+    assert "403" in spec["paths"]["/v1/verifications"]["post"]["responses"]

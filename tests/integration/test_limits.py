@@ -142,7 +142,8 @@ def test_limits_are_shared_through_redis(build, redis_url) -> None:
 
 
 def test_redis_down_fails_open_but_cooldowns_hold(build, caplog, sender) -> None:
-    container = build(redis_url="redis://127.0.0.1:1/0")  # nothing listens there
+    container = build(redis_url="redis://127.0.0.1:1/0",  # nothing listens there
+                      allow_unknown_line_types=True)
     protect(container, api_key_per_minute=1)
     client = api(container)
     make_account(client, "r1", phone=None)
@@ -154,6 +155,10 @@ def test_redis_down_fails_open_but_cooldowns_hold(build, caplog, sender) -> None
     metrics = client.get("/metrics").text
     assert "contactguard_rate_limit_store_errors_total" in metrics
     assert "contactguard_rate_limit_store_errors_total 0.0" not in metrics
+    # the pumping guard lives in the database: it still refuses
+    make_account(client, "r2", country="DE", email=None, phone="+882 3421 234")
+    refused = start(client, "r2", "emergency_phone", "sms")
+    assert refused.status_code == 403 and refused.json()["reason"] == "non_geographic"
 
 
 def test_rate_limits_off_keeps_cooldowns_and_logs_a_warning(build, caplog) -> None:

@@ -146,8 +146,9 @@ def guard_send(deps: Deps, uow: UnitOfWork, *, account_id: int, destination_key:
                     prefix, reason.value, stats.sent, stats.verified)
         _refuse(deps, reason)
     if policy.country_daily_budget:
+        # not locked (a lock per country would serialise every send of a country): on
+        # PostgreSQL concurrent sends may pass the budget by a few
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        uow.protection.lock(f"country:{region}")
         if uow.protection.country_sends(region, midnight) >= policy.country_daily_budget:
             _refuse(deps, BlockReason.COUNTRY_BUDGET)
     enforce(deps, "prefix", f"prefix:{prefix}")

@@ -367,3 +367,42 @@ def test_protection_settings_through_the_policy_api_and_problem_catalog(client) 
     assert {"get"} <= set(spec["paths"]["/v1/protection/blocks"])
     assert "delete" in spec["paths"]["/v1/protection/blocks/{block_id}"]
     assert "403" in spec["paths"]["/v1/verifications"]["post"]["responses"]
+
+
+def test_a_resend_racing_a_new_start_of_the_same_contact_never_deadlocks(
+        container, client, clock) -> None:
+    """Both take the destination's lock before the challenge row (PostgreSQL would otherwise
+    abort one of them as a deadlock: start holds the contact and the destination and cancels
+    the open challenge; resend held that challenge and waited for the destination)."""
+    from contactguard.errors import VerificationClosed
+
+    deps = container.deps
+    for round_ in range(8):
+        external_id = f"dl{round_}"
+        make_account(client, external_id, country="DE", email=None,
+                     phone=number(PREFIX_B, 100 + round_))
+        first = verification.start_verification(deps, account=external_id,
+                                                 contact=ContactKind.EMERGENCY_PHONE)
+        clock.advance(seconds=31)
+        barrier = threading.Barrier(2)
+
+        def restart(external_id: str = external_id) -> str:
+            barrier.wait()
+            verification.start_verification(deps, account=external_id,
+                                             contact=ContactKind.EMERGENCY_PHONE)
+            return "started"
+
+        def resend(challenge_id: str = first.id) -> str:
+            barrier.wait()
+            verification.resend_code(deps, challenge_id)
+            return "resent"
+
+        with ThreadPoolExecutor(2) as pool:
+            futures = [pool.submit(restart), pool.submit(resend)]
+            outcomes = []
+            for future in futures:
+                try:
+                    outcomes.append(future.result())
+                except (RateLimited, VerificationClosed):
+                    outcomes.append("refused")
+        assert outcomes.count("refused") == 1, (round_, outcomes)

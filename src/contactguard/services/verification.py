@@ -147,6 +147,13 @@ def resend_code(deps: Deps, verification_id: str) -> VerificationView:
     """
     now = deps.clock.now()
     with deps.uow() as uow:
+        # The destination's lock first, then the challenge row: the order start_verification
+        # takes them in (contact row, destination, then the open challenges), so the two
+        # cannot wait for each other on PostgreSQL. A challenge's destination never changes.
+        peek: Challenge | None = uow.challenges.get(verification_id)
+        if peek is None:
+            raise VerificationNotFound(f"no verification '{verification_id}'")
+        key = _lock_destination(uow, peek.contact_kind, peek.destination)
         challenge: Challenge | None = uow.challenges.get(verification_id, for_update=True)
         if challenge is None:
             raise VerificationNotFound(f"no verification '{verification_id}'")
@@ -155,7 +162,6 @@ def resend_code(deps: Deps, verification_id: str) -> VerificationView:
             raise VerificationClosed(
                 f"this verification is {challenge.status_at(now).value}; start a new one")
         owner = _owner(uow, challenge)
-        key = _lock_destination(uow, challenge.contact_kind, challenge.destination)
         recent = uow.sends.since(key, now - deps.rules.send_window)
         _refuse_until(deps.rules.next_send_at(recent, now), now)
         phone_send = abuse.guard_send(deps, uow, account_id=owner.id, destination_key=key,

@@ -260,10 +260,11 @@ class UnsupportedMediaType(ContactGuardError):
 
 
 class DestinationBlocked(ContactGuardError):
-    """The SMS-pumping guard refuses codes to this number (its country, its kind of number,
-    or its prefix, blocked after many codes that were never entered).
+    """The SMS-pumping guard refuses codes to this number (see `reason`, `alternative`).
 
-    ``reason`` names the rule (abuse.BlockReason), ``alternative`` what to do instead.
+    Reasons (abuse.BlockReason): its country is not allowed, a non-geographic or costly
+    number, its prefix is blocked after many codes that were never entered, or the
+    country's daily budget is spent.
     """
 
     code = "destination-blocked"

@@ -52,7 +52,8 @@ class LimitsRateLimiter:
         item = RateLimitItemPerSecond(quota.limit, quota.window_seconds, namespace=quota.name)
         ident = _opaque(key)
         try:
-            allowed = self._limiter.hit(item, ident)
+            if self._limiter.hit(item, ident):  # one round trip when within the quota
+                return LimitVerdict(allowed=True, remaining=-1, reset_seconds=0)
             stats = self._limiter.get_window_stats(item, ident)
         except Exception as exc:  # any store failure: fail open, never a 500
             with self._lock:
@@ -60,7 +61,7 @@ class LimitsRateLimiter:
             self._failed(exc)
             return None
         reset = max(int(stats.reset_time - time.time() + 0.999), 0)
-        return LimitVerdict(allowed=allowed, remaining=int(stats.remaining), reset_seconds=reset)
+        return LimitVerdict(allowed=False, remaining=int(stats.remaining), reset_seconds=reset)
 
     def _failed(self, exc: Exception | None) -> None:
         if self._on_error is not None:

@@ -49,7 +49,8 @@ class Quota:
 
 @dataclass(frozen=True, slots=True)
 class LimitVerdict:
-    """One hit counted: whether it was within the quota, what is left, when it resets."""
+    """One hit counted: whether it was within the quota; for a refusal, what is left and
+    in how many seconds the window resets (an accepted hit does not look: -1, 0)."""
 
     allowed: bool
     remaining: int

@@ -406,3 +406,35 @@ def test_a_resend_racing_a_new_start_of_the_same_contact_never_deadlocks(
                 except (RateLimited, VerificationClosed):
                     outcomes.append("refused")
         assert outcomes.count("refused") == 1, (round_, outcomes)
+
+
+def test_blocks_from_the_command_line(build, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from contactguard.entrypoints.cli import app as cli_app
+    from tests.conftest import SECRET
+
+    container = build()
+    protect(container, prefix_unverified_limit=1)
+    client = api(container)
+    for n in range(2):
+        make_account(client, f"cli{n}", country="DE", email=None, phone=number(PREFIX_A, n))
+    assert start(client, "cli0", "emergency_phone", "sms").status_code == 201
+    assert start(client, "cli1", "emergency_phone", "sms").json()["reason"] == "prefix_velocity"
+    block_id = client.get("/v1/protection/blocks").json()["data"][0]["id"]
+    env = {"CONTACTGUARD_DATABASE_URL": container.settings.database_url,
+           "CONTACTGUARD_SECRET_KEY": SECRET, "CONTACTGUARD_VAR_DIR": str(tmp_path / "var"),
+           "CONTACTGUARD_DEV": None, "CONTACTGUARD_LOG_JSON": "1", "COLUMNS": "200"}
+    runner = CliRunner()
+    # --all: the command runs on the real clock, the block on the test's frozen one
+    listed = runner.invoke(cli_app, ["protection", "blocks", "--all"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "+491511234" in listed.output and "prefix_velocity" in listed.output
+    lifted = runner.invoke(cli_app, ["protection", "lift", str(block_id)], env=env)
+    assert lifted.exit_code == 0 and "lifted" in lifted.output, lifted.output
+    assert client.get("/v1/protection/blocks").json()["data"] == []
+    missing = runner.invoke(cli_app, ["protection", "lift", "999999"], env=env)
+    assert missing.exit_code == 1
+    entries = client.get("/v1/audit", params={"subject": f"block:{block_id}"}).json()["data"]
+    lift_entry = next(e for e in entries if e["action"] == "protection.block_lifted")
+    assert lift_entry["actor"]["kind"] == "cli"

@@ -152,6 +152,8 @@ def test_redis_down_fails_open_but_cooldowns_hold(build, caplog, sender) -> None
     assert "rate-limit store unavailable" in caplog.text
     again = start(client, "r1", "emergency_email")  # the per-destination cooldown (database)
     assert again.status_code == 429 and "recently" in again.json()["detail"]
+    assert again.headers["RateLimit-Policy"] == '"destination_cooldown";q=5;w=3600'
+    assert again.headers["RateLimit"] == f'"destination_cooldown";r=0;t={again.headers["Retry-After"]}'
     metrics = client.get("/metrics").text
     assert "contactguard_rate_limit_store_errors_total" in metrics
     assert "contactguard_rate_limit_store_errors_total 0.0" not in metrics

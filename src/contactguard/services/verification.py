@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from contactguard.domain.abuse import destination_key
+from contactguard.domain.abuse import Quota, destination_key
 from contactguard.domain.accounts import Account
 from contactguard.domain.audit import SYSTEM, Actor
 from contactguard.domain.challenges import (
@@ -80,7 +80,7 @@ def start_verification(deps: Deps, *, account: str, contact: ContactKind,
         chosen = _choose_channel(target, channel)
         key = _lock_destination(uow, target.kind, target.value)
         recent = uow.sends.since(key, now - deps.rules.send_window)
-        _refuse_until(deps.rules.next_send_at(recent, now), now)
+        _refuse_until(deps, deps.rules.next_send_at(recent, now), now)
         phone_send = abuse.guard_send(deps, uow, account_id=owner.id, destination_key=key,
                                       channel=chosen, now=now)
         for old_id in uow.challenges.cancel_open(target.id):
@@ -163,7 +163,7 @@ def resend_code(deps: Deps, verification_id: str) -> VerificationView:
                 f"this verification is {challenge.status_at(now).value}; start a new one")
         owner = _owner(uow, challenge)
         recent = uow.sends.since(key, now - deps.rules.send_window)
-        _refuse_until(deps.rules.next_send_at(recent, now), now)
+        _refuse_until(deps, deps.rules.next_send_at(recent, now), now)
         phone_send = abuse.guard_send(deps, uow, account_id=owner.id, destination_key=key,
                                       channel=challenge.channel, now=now)
         uow.outbox.cancel_for_challenge(challenge.id)
@@ -325,11 +325,17 @@ def _lock_destination(uow: UnitOfWork, kind: ContactKind, value: str) -> str:
     return key
 
 
-def _refuse_until(next_at: datetime, now: datetime) -> None:
+def _refuse_until(deps: Deps, next_at: datetime, now: datetime) -> None:
+    """The per-destination cooldown and hourly cap (never turned off); the headers describe
+    the cap as a ``RateLimit-Policy`` (``"destination_cooldown";q=5;w=3600``)."""
     if next_at > now:
         wait = seconds_until(next_at, now)
+        quota = Quota("destination_cooldown", deps.rules.max_sends_per_window,
+                      int(deps.rules.send_window.total_seconds()))
         raise RateLimited(f"a code was sent to this contact recently; try again in {wait} s",
-                          retry_at=next_at, retry_after_seconds=wait)
+                          retry_at=next_at, retry_after_seconds=wait,
+                          headers={"RateLimit-Policy": quota.policy_header,
+                                   "RateLimit": quota.header(0, wait)})
 
 
 

@@ -38,6 +38,24 @@ def require_or_skip(reason: str) -> None:
     pytest.skip(reason)
 
 
+REDIS_URL = os.environ.get("CONTACTGUARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis server's URL; skips locally when none answers, fails in CI."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        require_or_skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
 def _postgres_database() -> Iterator[str]:
     admin_url = make_url(POSTGRES_URL)
     name = f"cg_test_{os.getpid()}_{secrets.token_hex(3)}"
@@ -98,6 +116,9 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         "database_url": database_url, "secret_key": SECRET, "var_dir": tmp_path, "dev": True,
         "platform_name": "Acme Market", "public_url": "https://sellers.acme.test",
         "log_json": False, "webhook_allow_private": True,  # test receivers are on loopback
+        # Rate limits and the SMS-pumping guard are tested in tests/integration/test_limits.py
+        # (and e2e); elsewhere they would trip tests that send many codes from one address.
+        "rate_limits": "off",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -27,11 +27,12 @@ from contactguard.adapters.delivery.in_app import InAppSender
 from contactguard.adapters.delivery.providers import build_senders, callback_validator
 from contactguard.adapters.delivery.webhook import WebhookSender
 from contactguard.adapters.holidays import HolidayCalendars
-from contactguard.adapters.metrics import DeliveryMetricsCollector
+from contactguard.adapters.metrics import DeliveryMetricsCollector, ProtectionMetrics
 from contactguard.adapters.net import SystemResolver
 from contactguard.adapters.operator_auth import Argon2Passwords, TotpFactor
 from contactguard.adapters.phishing.inspector import MailInspector
 from contactguard.adapters.policy_file import read_policy_file
+from contactguard.adapters.ratelimit import LimitsRateLimiter
 from contactguard.adapters.templates import MessageRenderer
 from contactguard.config import Settings, create_file_once, load_settings
 from contactguard.domain.compliance import Policy
@@ -41,7 +42,7 @@ from contactguard.domain.operators import LoginThrottle
 from contactguard.domain.webhooks import WEBHOOK_RETRY
 from contactguard.logs import configure_logging
 from contactguard.ports import Clock, Resolver, Sender
-from contactguard.services import campaign_messages, webhooks
+from contactguard.services import abuse, campaign_messages, webhooks
 from contactguard.services.apikeys import ApiKeyAuthenticator
 from contactguard.services.campaign_runner import CampaignGate, CampaignRunner
 from contactguard.services.compliance import refresh_due_states
@@ -155,6 +156,16 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
         write_uow, deps.box, resolver=deps.resolver, timeout=settings.webhook_timeout_seconds,
         allow_private=settings.webhook_allow_private))
     metrics = DeliveryMetricsCollector()
+    # Shared limits and abuse protection (issue 11)
+    protection_metrics = ProtectionMetrics(metrics.registry)
+    deps.protection_event = protection_metrics.event
+    if settings.rate_limits == "off":
+        log.warning("CONTACTGUARD_RATE_LIMITS=off: rate limits and the SMS-pumping guard are "
+                    "OFF (load tests only); per-contact cooldowns and attempt limits stay on")
+    else:
+        deps.limiter = LimitsRateLimiter(
+            settings.redis_url, namespace=settings.redis_prefix,
+            on_store_error=partial(protection_metrics.event, "store_error", ""))
     # Campaigns (issue 8): holiday calendars, the renderer's policy reasons, the delivery gate
     deps.calendars = HolidayCalendars()
     renderer = MessageRenderer(extra_context=partial(campaign_messages.render_context, deps))
@@ -172,6 +183,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
                 # Operator console (issue 8)
                 PeriodicJob("console-daily-figures", 600.0, partial(record_daily_figures, deps)),
                 PeriodicJob("login-failures-purge", 3600.0, partial(purge_failures, deps)),
+                PeriodicJob("phone-sends-purge", 3600.0, partial(abuse.purge_phone_sends, deps)),
                 PeriodicJob("sent-ledger-purge", 3600.0,
                             partial(purge_ledger, deps,
                                     retention_days=settings.ledger_retention_days))]

@@ -98,6 +98,15 @@ class Settings(BaseSettings):
     max_form_bytes: int = Field(
         64 * 1024, ge=1024, description="Largest urlencoded form body in bytes (Seller Center, "
         "console and provider callbacks).")
+    # --- Shared limits and abuse protection (issue 11) ---
+    redis_url: str = Field(
+        "", description="redis://host:port/db: rate limits shared by every process and host; "
+        "empty: each process counts in its own memory.")
+    redis_prefix: str = Field("contactguard", description="Prefix of the rate-limit keys in Redis.")
+    rate_limits: str = Field(
+        "on", description="'off' turns the rate limits and the SMS-pumping guard off (load "
+        "tests only; a warning is logged at start). Cooldowns and attempt limits stay on.")
+
     # --- Campaigns (issue 8) ---
     campaign_batch: int = Field(2000, ge=10, le=50_000,
                                 description="Accounts a worker plans or messages per transaction.")
@@ -120,6 +129,13 @@ class Settings(BaseSettings):
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("must be an absolute http(s) URL such as https://sellers.example.com")
         return value.rstrip("/")
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _check_rate_limits(cls, value: str) -> str:
+        if value.strip().lower() not in {"on", "off"}:
+            raise ValueError("'on' or 'off'")
+        return value.strip().lower()
 
     @field_validator("frame_ancestors")
     @classmethod

@@ -100,10 +100,13 @@ class RateLimited(ContactGuardError):
     title = "Too many requests"
     status = 429
 
-    def __init__(self, detail: str, *, retry_at: datetime, retry_after_seconds: int) -> None:
+    def __init__(self, detail: str, *, retry_at: datetime, retry_after_seconds: int,
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(detail)
         self.retry_at = retry_at
         self.retry_after_seconds = retry_after_seconds
+        #: Extra response headers (``RateLimit``, ``RateLimit-Policy``) of a shared limit.
+        self.headers = dict(headers or {})
 
 
 class Unauthorized(ContactGuardError):
@@ -290,3 +293,20 @@ class CallSessionClosed(Conflict):
 
     code = "call-session-closed"
     title = "Call session closed"
+class DestinationBlocked(ContactGuardError):
+    """The SMS-pumping guard refuses codes to this number (see `reason`, `alternative`).
+
+    Reasons (abuse.BlockReason): its country is not allowed, a non-geographic or costly
+    number, its prefix is blocked after many codes that were never entered, or the
+    country's daily budget is spent.
+    """
+
+    code = "destination-blocked"
+    title = "Destination blocked"
+    status = 403
+
+    def __init__(self, detail: str, *, reason: str, alternative: str,
+                 errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail, errors=errors)
+        self.reason = reason
+        self.alternative = alternative

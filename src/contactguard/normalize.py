@@ -281,3 +281,16 @@ def _main_zones() -> dict[str, str]:
             main[country] = zone
             main[country + "#"] = comment
     return {k: v for k, v in main.items() if not k.endswith("#")}
+
+
+@lru_cache(maxsize=4096)
+def phone_facts(e164: str) -> tuple[str, str, str]:
+    """Country calling code, region ("001" for non-geographic ranges, "ZZ" if unknown) and
+    line type (LineType value) of a stored E.164 number (the SMS-pumping guard's inputs)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return "", "ZZ", LineType.UNKNOWN.value
+    region = phonenumbers.region_code_for_number(number) or "ZZ"
+    line_type = _LINE_TYPES.get(phonenumbers.number_type(number), LineType.UNKNOWN)
+    return str(number.country_code), region, line_type.value

@@ -10,6 +10,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
+from contactguard.domain.abuse import LimitVerdict, Quota
 from contactguard.domain.messages import Receipt, RenderedMessage, StoredMessage
 from contactguard.domain.phishing import DkimOutcome, DomainClass, ParsedMessage
 
@@ -80,6 +81,7 @@ class UnitOfWork(Protocol):
     campaigns: Any
     ledger: Any  # the sent ledger (issue 9)
     call_sessions: Any  # verify-the-caller (issue 9)
+    protection: Any  # send locks, phone sends per prefix, blocks (issue 11)
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -170,3 +172,12 @@ class MessageInspector(Protocol):
     def brand_in_display_name(self, name: str) -> str | None: ...
 
     def hosts_in(self, text: str) -> list[str]: ...
+
+
+class RateLimiter(Protocol):
+    """Counts hits of named limits, shared by every process when it is backed by Redis."""
+
+    def hit(self, quota: Quota, key: str) -> LimitVerdict | None:
+        """Count one hit of ``key`` against ``quota``; None when the store is unavailable
+        (the caller then lets the request through: coarse limits fail open)."""
+        ...

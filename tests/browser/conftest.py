@@ -85,7 +85,7 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     db_path = root / "var" / "contactguard.db"
     env.update({"CONTACTGUARD_DEV": "1", "CONTACTGUARD_VAR_DIR": str(root / "var"),
                 "CONTACTGUARD_SECRET_KEY": SECRET, "CONTACTGUARD_INPROCESS_WORKER": "1",
-                "CONTACTGUARD_LOG_JSON": "1",
+                "CONTACTGUARD_LOG_JSON": "1", "CONTACTGUARD_RATE_LIMITS": "off",  # many sign-ins
                 "CONTACTGUARD_WEBHOOK_ALLOW_PRIVATE": "1"})  # test receivers are on loopback
     log = root / "server.log"
     with running_server(env, log) as (base, key):

@@ -40,6 +40,7 @@ def cli(database_url: str, tmp_path: Path) -> Cli:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTGUARD_")}
     env.update({"CONTACTGUARD_DATABASE_URL": database_url, "CONTACTGUARD_SECRET_KEY": SECRET,
                 "CONTACTGUARD_VAR_DIR": str(tmp_path / "var"), "CONTACTGUARD_LOG_JSON": "1",
+                "CONTACTGUARD_RATE_LIMITS": "off",  # limits' own e2e tests turn them on
                 "COLUMNS": "200"})
     return Cli(env)
 

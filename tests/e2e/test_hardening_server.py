@@ -68,7 +68,7 @@ def _dev_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTGUARD_")}
     env.update({"CONTACTGUARD_DEV": "1", "CONTACTGUARD_VAR_DIR": str(tmp_path / "var"),
                 "CONTACTGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'dev.db'}",
-                "CONTACTGUARD_LOG_JSON": "1"})
+                "CONTACTGUARD_LOG_JSON": "1", "CONTACTGUARD_RATE_LIMITS": "off"})
     return env
 
 

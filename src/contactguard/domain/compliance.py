@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from contactguard.domain.abuse import ProtectionPolicy
 from contactguard.domain.contacts import Contact, ContactKind
 
 
@@ -74,6 +75,8 @@ class Policy:
     reasons: tuple[PolicyReasons, ...] = DEFAULT_REASONS
     #: Seller Center (issue 12): verification emails also carry a confirmation link (opt-in).
     email_link: bool = False
+    # Shared limits and abuse protection (issue 11): rate limits and the SMS-pumping guard.
+    protection: ProtectionPolicy = field(default_factory=ProtectionPolicy)
 
     def reasons_for(self, locale: str) -> PolicyReasons:
         """The reasons in ``locale`` (language match), else English, else the first given."""

@@ -8,10 +8,12 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from contactguard.domain.abuse import PROTECTION_LIMITS, ProtectionPolicy
 from contactguard.domain.compliance import Policy, PolicyReasons
 from contactguard.domain.contacts import ContactKind
 from contactguard.errors import FieldError, ValidationFailed
 
+COUNTRY_CODE = re.compile(r"[A-Za-z]{2}\Z")
 SIGNAL_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 
 #: Document key -> (lowest, highest) for the whole-number settings.
@@ -24,7 +26,7 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "grace_days": (1, 365),
     "min_notice_days": (1, 90),
 }
-KEYS = ("required", *_LIMITS, "min_signals", "reasons", "email_link")
+KEYS = ("required", *_LIMITS, "min_signals", "reasons", "email_link", "protection")
 _REASON_TEXT_MAX = 500
 LOCALE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -54,7 +56,53 @@ def policy_to_document(policy: Policy) -> dict[str, Any]:
         "reasons": {r.locale: {"why": r.why, "consequence": r.consequence}
                     for r in policy.reasons},
         "email_link": policy.email_link,
+        "protection": protection_to_document(policy.protection),
     }
+
+
+def protection_to_document(protection: ProtectionPolicy) -> dict[str, Any]:
+    """The ``protection`` object of a policy document (issue 11)."""
+    document: dict[str, Any] = {key: getattr(protection, key) for key in PROTECTION_LIMITS}
+    document["allowed_countries"] = list(protection.allowed_countries)
+    document["allow_costly_numbers"] = protection.allow_costly_numbers
+    return document
+
+
+def _protection(raw: Any, bad: Any) -> ProtectionPolicy:
+    """Parse the ``protection`` object; settings left out keep their defaults."""
+    if not isinstance(raw, Mapping):
+        bad("protection", "an object of limit settings, e.g. {\"login_ip_per_minute\": 20}")
+        return ProtectionPolicy()
+    known = (*PROTECTION_LIMITS, "allowed_countries", "allow_costly_numbers")
+    values: dict[str, Any] = {}
+    for key in raw:
+        if key not in known:
+            bad(f"protection.{key}", f"unknown setting; known settings: {', '.join(known)}",
+                "unknown")
+    for key, (low, high) in PROTECTION_LIMITS.items():
+        if key not in raw:
+            continue
+        value = raw[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            bad(f"protection.{key}", "a whole number")
+        elif not low <= value <= high:
+            bad(f"protection.{key}", f"must be between {low} and {high}", "out_of_range")
+        else:
+            values[key] = value
+    if "allow_costly_numbers" in raw:
+        if not isinstance(raw["allow_costly_numbers"], bool):
+            bad("protection.allow_costly_numbers", "true or false")
+        else:
+            values["allow_costly_numbers"] = raw["allow_costly_numbers"]
+    if "allowed_countries" in raw:
+        countries = raw["allowed_countries"]
+        if not isinstance(countries, list) or not all(
+                isinstance(c, str) and COUNTRY_CODE.match(c) for c in countries):
+            bad("protection.allowed_countries", "a list of two-letter country codes such as "
+                                                "[\"US\", \"DE\"] (empty: every country)")
+        else:
+            values["allowed_countries"] = tuple(sorted({c.upper() for c in countries}))
+    return ProtectionPolicy(**values)
 
 
 def policy_from_document(document: Mapping[str, Any], *, prefix: str = "") -> Policy:
@@ -116,6 +164,7 @@ def policy_from_document(document: Mapping[str, Any], *, prefix: str = "") -> Po
                 signals.append((str(name), float(minimum)))
     reasons = _reasons(document.get("reasons", values["reasons"]), bad)
     email_link = document.get("email_link", values["email_link"])
+    protection = _protection(document.get("protection", {}), bad)
     if not isinstance(email_link, bool):
         bad("email_link", "true or false")
     if errors:
@@ -130,7 +179,7 @@ def policy_from_document(document: Mapping[str, Any], *, prefix: str = "") -> Po
                   grace_period=timedelta(days=numbers["grace_days"]),
                   min_notice_days=numbers["min_notice_days"],
                   min_signals=tuple(sorted(signals)), reasons=reasons,
-                  email_link=bool(email_link))
+                  email_link=bool(email_link), protection=protection)
 
 
 def _reasons(raw: Any, bad: Any) -> tuple[PolicyReasons, ...]:

@@ -18,6 +18,8 @@ class EventType(StrEnum):
     ACCOUNT_ELIGIBILITY_CHANGED = "account.eligibility_changed"
     ACCOUNT_COMPLIANCE_CHANGED = "account.compliance_changed"
     CAMPAIGN_FINISHED = "campaign.finished"
+    # Shared limits and abuse protection (issue 11): the SMS-pumping guard blocked a prefix.
+    FRAUD_PREFIX_BLOCKED = "fraud.prefix_blocked"
 
 
 #: Backoff 30 s doubling to a 2 h cap; even with the smallest jitter the attempts span more

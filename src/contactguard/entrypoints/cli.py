@@ -15,7 +15,7 @@ from rich.table import Table
 from contactguard.bootstrap import Container, bootstrap
 from contactguard.config import load_settings
 from contactguard.domain.audit import CLI
-from contactguard.entrypoints import campaign_cli, console_cli, policy_cli
+from contactguard.entrypoints import campaign_cli, console_cli, policy_cli, protection_cli
 from contactguard.entrypoints.checker_cli import check_message_command
 from contactguard.entrypoints.worker_cli import dkim_app, worker
 from contactguard.errors import ContactGuardError
@@ -32,6 +32,7 @@ app.add_typer(accounts_app, name="accounts")
 policy_cli.register(app)  # policy, compliance, webhooks, audit
 console_cli.register(app)  # operators of the console
 campaign_cli.register(app)  # campaigns (issue 8)
+protection_cli.register(app)  # the SMS-pumping guard's blocks (issue 11)
 app.command()(worker)
 app.add_typer(dkim_app, name="dkim")
 app.command("check-message")(check_message_command)  # the message checker (issue 9)

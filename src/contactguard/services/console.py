@@ -20,6 +20,7 @@ from contactguard.domain.challenges import ChallengeStatus
 from contactguard.domain.compliance import ComplianceState, Policy, PolicyReasons
 from contactguard.domain.contacts import Channel, ContactKind, mask_contact
 from contactguard.domain.operators import Operator, Permission
+from contactguard.domain.policy import protection_to_document
 from contactguard.domain.sessions import Realm, WebSessionRecord
 from contactguard.domain.webhooks import WebhookEndpoint
 from contactguard.errors import NotFound, ValidationFailed
@@ -256,6 +257,8 @@ def read_policy(deps: Deps, *, by: Operator) -> Policy:
 def set_policy(deps: Deps, document: dict[str, Any], *, by: Operator) -> Policy:
     """Raises Forbidden, ValidationFailed naming each bad setting."""
     operator = authorize(deps, by, Permission.EDIT_POLICY)
+    # The console's form has no protection settings: keep those in force (issue 11).
+    document = {"protection": protection_to_document(deps.policy.protection), **document}
     return policy_service.set_policy(deps, document, actor=operator.actor)
 
 

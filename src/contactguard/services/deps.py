@@ -15,6 +15,7 @@ from contactguard.ports import (
     CodeHasher,
     MessageInspector,
     PasswordHasher,
+    RateLimiter,
     Renderer,
     Resolver,
     SecondFactor,
@@ -67,6 +68,10 @@ class Deps:
     # that parses suspicious messages (bootstrap derives the key and builds the inspector).
     ledger_key: bytes = b"contactguard-sent-ledger"
     inspector: MessageInspector | None = None
+    # Shared limits and abuse protection (issue 11): the rate limiter (Redis or memory; None:
+    # limits and the SMS-pumping guard are off) and a counter of protection events (metrics).
+    limiter: RateLimiter | None = None
+    protection_event: Callable[[str, str], None] = field(default=lambda _name, _label: None)
 
     @property
     def policy(self) -> Policy:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from contactguard.domain.abuse import Quota, destination_key
 from contactguard.domain.accounts import Account
 from contactguard.domain.audit import SYSTEM, Actor
 from contactguard.domain.challenges import (
@@ -35,7 +36,7 @@ from contactguard.errors import (
     VerificationNotFound,
 )
 from contactguard.ports import UnitOfWork
-from contactguard.services import protection
+from contactguard.services import abuse, protection
 from contactguard.services.compliance import requirement_params
 from contactguard.services.deps import Deps
 from contactguard.services.lookup import require_account
@@ -77,8 +78,11 @@ def start_verification(deps: Deps, *, account: str, contact: ContactKind,
                 f"account '{account}' has no {contact.value}; set it first with "
                 f"PUT /v1/accounts/{account}/contacts/{contact.value}")
         chosen = _choose_channel(target, channel)
-        recent = uow.sends.since(target.value, now - deps.rules.send_window)
-        _refuse_until(deps.rules.next_send_at(recent, now), now)
+        key = _lock_destination(uow, target.kind, target.value)
+        recent = uow.sends.since(key, now - deps.rules.send_window)
+        _refuse_until(deps, deps.rules.next_send_at(recent, now), now)
+        phone_send = abuse.guard_send(deps, uow, account_id=owner.id, destination_key=key,
+                                      channel=chosen, now=now)
         for old_id in uow.challenges.cancel_open(target.id):
             uow.outbox.cancel_for_challenge(old_id)
         challenge_id = _new_challenge_id()
@@ -93,6 +97,7 @@ def start_verification(deps: Deps, *, account: str, contact: ContactKind,
         uow.challenges.add(challenge)
         _record_send(deps, uow, owner, challenge, code, now,
                      to_verified=target.verified_value == target.value)
+        abuse.record_send(uow, phone_send, challenge.id, now)
         uow.commit()
         return _view(owner, challenge, now)
 
@@ -120,6 +125,7 @@ def check_code(deps: Deps, verification_id: str, raw_code: str, *,
                 raise VerificationClosed("this verification has already been used")
             uow.contacts.mark_verified(counted.contact_id, value=counted.destination,
                                        channel=counted.channel, now=now)
+            abuse.note_verified(uow, counted.id, counted.channel, now)
             counted.status, counted.approved_at = ChallengeStatus.APPROVED, now
         elif counted.attempts >= counted.max_attempts:
             uow.challenges.transition(counted.id, ChallengeStatus.LOCKED, now)
@@ -141,6 +147,13 @@ def resend_code(deps: Deps, verification_id: str) -> VerificationView:
     """
     now = deps.clock.now()
     with deps.uow() as uow:
+        # The destination's lock first, then the challenge row: the order start_verification
+        # takes them in (contact row, destination, then the open challenges), so the two
+        # cannot wait for each other on PostgreSQL. A challenge's destination never changes.
+        peek: Challenge | None = uow.challenges.get(verification_id)
+        if peek is None:
+            raise VerificationNotFound(f"no verification '{verification_id}'")
+        key = _lock_destination(uow, peek.contact_kind, peek.destination)
         challenge: Challenge | None = uow.challenges.get(verification_id, for_update=True)
         if challenge is None:
             raise VerificationNotFound(f"no verification '{verification_id}'")
@@ -149,8 +162,10 @@ def resend_code(deps: Deps, verification_id: str) -> VerificationView:
             raise VerificationClosed(
                 f"this verification is {challenge.status_at(now).value}; start a new one")
         owner = _owner(uow, challenge)
-        recent = uow.sends.since(challenge.destination, now - deps.rules.send_window)
-        _refuse_until(deps.rules.next_send_at(recent, now), now)
+        recent = uow.sends.since(key, now - deps.rules.send_window)
+        _refuse_until(deps, deps.rules.next_send_at(recent, now), now)
+        phone_send = abuse.guard_send(deps, uow, account_id=owner.id, destination_key=key,
+                                      channel=challenge.channel, now=now)
         uow.outbox.cancel_for_challenge(challenge.id)
         code = deps.new_code()
         challenge.code_hash = deps.hasher.hash(challenge.id, code)
@@ -161,6 +176,7 @@ def resend_code(deps: Deps, verification_id: str) -> VerificationView:
         if not uow.challenges.replace_code(challenge):
             raise VerificationClosed("this verification was closed meanwhile; start a new one")
         _record_send(deps, uow, owner, challenge, code, now)
+        abuse.record_send(uow, phone_send, challenge.id, now)
         uow.commit()
         return _view(owner, challenge, now)
 
@@ -253,7 +269,8 @@ def _record_send(deps: Deps, uow: UnitOfWork, owner: Account, challenge: Challen
     why, from the policy's reasons); an email carries a confirm link when the policy turns
     ``email_link`` on.
     """
-    uow.sends.record(challenge.destination, challenge.id, now)
+    uow.sends.record(destination_key(challenge.destination,
+                                     is_email=challenge.contact_kind.is_email), challenge.id, now)
     params: dict[str, Any] = {
         "ttl_minutes": int(deps.rules.code_ttl.total_seconds() // 60),
         "masked_to": mask_contact(challenge.contact_kind, challenge.destination),
@@ -299,11 +316,26 @@ def _choose_channel(contact: Contact, requested: Channel | None) -> Channel:
     raise ChannelNotAllowed(message, errors=[FieldError("channel", message, "channel_not_allowed")])
 
 
-def _refuse_until(next_at: datetime, now: datetime) -> None:
+def _lock_destination(uow: UnitOfWork, kind: ContactKind, value: str) -> str:
+    """One destination, one cooldown: the normalized key of ``value``, locked until the
+    transaction ends so that two accounts sharing it cannot both send (PostgreSQL advisory
+    lock; SQLite's writing transactions are serial already). Returns the key."""
+    key = destination_key(value, is_email=kind.is_email)
+    uow.protection.lock(f"destination:{key}")
+    return key
+
+
+def _refuse_until(deps: Deps, next_at: datetime, now: datetime) -> None:
+    """The per-destination cooldown and hourly cap (never turned off); the headers describe
+    the cap as a ``RateLimit-Policy`` (``"destination_cooldown";q=5;w=3600``)."""
     if next_at > now:
         wait = seconds_until(next_at, now)
+        quota = Quota("destination_cooldown", deps.rules.max_sends_per_window,
+                      int(deps.rules.send_window.total_seconds()))
         raise RateLimited(f"a code was sent to this contact recently; try again in {wait} s",
-                          retry_at=next_at, retry_after_seconds=wait)
+                          retry_at=next_at, retry_after_seconds=wait,
+                          headers={"RateLimit-Policy": quota.policy_header,
+                                   "RateLimit": quota.header(0, wait)})
 
 
 

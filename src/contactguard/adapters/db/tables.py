@@ -590,6 +590,43 @@ compliance_daily = Table(
 
 # --- Shared limits and abuse protection (issue 11; migration 0010) --------------------------
 
+# SMS and voice codes sent, per number prefix (the E.164 number without its last 4 digits)
+# and country: the SMS-pumping guard counts them in its window (velocity, conversion, daily
+# budget per country), so it holds across processes. ``verified_at`` is set when the
+# challenge the code belongs to is approved. Rows older than a day or two are purged.
+phone_sends = Table(
+    "phone_sends",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("prefix", String(20), nullable=False),
+    Column("country", String(3), nullable=False),
+    Column("challenge_id", String(40), ForeignKey("challenges.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("sent_at", UTCDateTime(), nullable=False),
+    Column("verified_at", UTCDateTime()),
+    Index("ix_phone_sends_prefix_sent_at", "prefix", "sent_at"),
+    Index("ix_phone_sends_country_sent_at", "country", "sent_at"),
+    sqlite_autoincrement=True,
+)
+
+# Prefixes the guard blocked (velocity, low conversion): refused until ``expires_at`` or until
+# an operator lifts the block (DELETE /v1/protection/blocks/{id}, audited).
+protection_blocks = Table(
+    "protection_blocks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("prefix", String(20), nullable=False, index=True),
+    Column("country", String(3), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("sent", Integer, nullable=False),
+    Column("verified", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("lifted_at", UTCDateTime()),
+    Column("lifted_by", String(200)),
+    sqlite_autoincrement=True,
+)
+
 # --- Seller Center (issue 12; migration 0011) -----------------------------------------------
 
 # --- Inbound mail, phishing waves, verify-the-caller (issue 9; migration 0012) ---------------

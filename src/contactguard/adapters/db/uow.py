@@ -29,6 +29,7 @@ from contactguard.adapters.db.policy_repos import (
     SignalRepository,
     WebhookRepository,
 )
+from contactguard.adapters.db.protection import ProtectionRepository
 from contactguard.adapters.db.repositories import (
     AccountRepository,
     ApiKeyRepository,
@@ -79,6 +80,8 @@ class SqlUnitOfWork:
     campaigns: CampaignRepository
     ledger: LedgerRepository
     call_sessions: CallSessionRepository  # verify-the-caller (issue 9)
+    # Shared limits and abuse protection (issue 11)
+    protection: ProtectionRepository
 
     def __init__(self, engine: Engine, *, write: bool = True,
                  on_outbox: Callable[[frozenset[str]], None] | None = None,
@@ -131,6 +134,7 @@ class SqlUnitOfWork:
         self.campaigns = CampaignRepository(conn)
         self.ledger = LedgerRepository(conn)
         self.call_sessions = CallSessionRepository(conn)
+        self.protection = ProtectionRepository(conn)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -26,6 +26,7 @@ from contactguard.entrypoints.api.routers import call_sessions as call_routes
 from contactguard.entrypoints.api.routers import campaigns as campaign_routes
 from contactguard.entrypoints.api.routers import messages as message_routes
 from contactguard.entrypoints.api.routers import policy as policy_routes
+from contactguard.entrypoints.api.routers import protection as protection_routes
 from contactguard.entrypoints.api.routers import webhooks as webhook_routes
 from contactguard.entrypoints.api.schemas import Problem
 from contactguard.errors import NotFound
@@ -75,6 +76,7 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
     app.include_router(campaign_routes.router)
     app.include_router(message_routes.router)  # the message checker (issue 9)
     app.include_router(call_routes.router)  # verify-the-caller (issue 9)
+    app.include_router(protection_routes.router)  # the SMS-pumping guard's blocks (issue 11)
     if container.settings.dev:
         app.include_router(dev.router)
     catalog = problem_catalog()

@@ -10,6 +10,9 @@ In this order, before any handler runs or any body is read:
    provider callbacks) needs a valid bearer key, checked through the cached
    ``ApiKeyAuthenticator`` (no database round trip for a key seen in the last seconds);
    otherwise 401, and the body is never read.
+   Then the shared rate limits (services/abuse.py): per API key on ``/v1``, per client
+   address on sign-ins and Seller Center pages (429 with ``Retry-After``, ``RateLimit``,
+   ``RateLimit-Policy``).
 3. **Input the database cannot store.** NUL characters in the path, the query, a JSON body
    (keys and values) or an urlencoded form, lone surrogates and NaN/Infinity in JSON: a 422
    problem naming the field (``control_characters``, ``invalid_unicode``, ``not_finite``).
@@ -41,6 +44,7 @@ from contactguard.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from contactguard.services import abuse
 
 MiB = 1024 * 1024
 
@@ -56,6 +60,10 @@ LARGE_BODY_ROUTES: dict[tuple[str, str], int] = {
 
 #: ``/v1`` paths authenticated otherwise than by an API key (here: by a provider signature).
 NO_API_KEY_PREFIXES: tuple[str, ...] = ("/v1/providers/",)
+
+#: Paths limited per client address (issue 11): sign-ins, then every Seller Center page.
+SIGN_IN_PREFIXES: tuple[str, ...] = ("/seller/session/", "/console/login", "/dev/login")
+ADDRESS_LIMITED_PREFIXES: tuple[str, ...] = ("/seller", "/console/login", "/dev/login")
 
 _URLENCODED = b"application/x-www-form-urlencoded"
 _NUL = "must not contain NUL characters (U+0000)"
@@ -111,7 +119,10 @@ class RequestGuard:
             if length is not None and length > limit:
                 raise _too_large(limit)
             if path.startswith("/v1/") and not path.startswith(NO_API_KEY_PREFIXES):
-                scope[API_KEY_SCOPE] = await self._authenticate(authorization)
+                key = scope[API_KEY_SCOPE] = await self._authenticate(authorization)
+                abuse.enforce(self.container.deps, "api_key", f"api_key:{key.id}")
+            else:
+                self._limit_address(scope, path)
             query: bytes = scope["query_string"]
             if "\x00" in path or b"%00" in query or b"\x00" in query:
                 _refuse(_path_and_query_errors(path, query))
@@ -127,6 +138,20 @@ class RequestGuard:
             await self._answer(scope, receive, send, _too_large(limit), close=True)
             return
         await self.app(scope, receive, send)  # other bodies (raw mail...) are read as they come
+
+    def _limit_address(self, scope: Scope, path: str) -> None:
+        """Per client address: sign-ins (seller session links, console and dev sign-in
+        forms), then every Seller Center request (limits of the policy's ``protection``)."""
+        if not path.startswith(ADDRESS_LIMITED_PREFIXES):
+            return
+        client = scope.get("client")
+        address = str(client[0]) if client else "unknown"
+        deps = self.container.deps
+        if path.startswith(SIGN_IN_PREFIXES) and (
+                scope["method"] == "POST" or path.startswith("/seller/session/")):
+            abuse.enforce(deps, "login_ip", f"login:{address}")
+        if path.startswith("/seller"):
+            abuse.enforce(deps, "seller_ip", f"seller:{address}")
 
     async def _authenticate(self, authorization: bytes) -> Any:
         scheme, _, token = authorization.decode("latin-1").partition(" ")

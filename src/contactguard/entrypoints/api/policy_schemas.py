@@ -22,6 +22,36 @@ class PolicyReasonsDocument(BaseModel):
     consequence: str
 
 
+class ProtectionDocument(BaseModel):
+    """Rate limits and the SMS-pumping guard (issue 11; README "Shared limits and the
+    SMS-pumping guard"). Every setting is optional on PUT (left out: the default)."""
+
+    api_key_per_minute: int = Field(examples=[1200], description="Requests per API key.")
+    seller_ip_per_minute: int = Field(examples=[300],
+                                      description="Seller Center requests per client address.")
+    login_ip_per_minute: int = Field(examples=[20], description=(
+        "Sign-ins (seller session links, console and dev sign-in) per client address."))
+    account_sends_per_hour: int = Field(examples=[20], description="Codes sent per account.")
+    destination_sends_per_hour: int = Field(examples=[10], description=(
+        "Codes sent per destination (normalized address or number), all accounts."))
+    prefix_sends_per_hour: int = Field(examples=[60], description=(
+        "SMS/voice codes per number prefix (the E.164 number without its last 4 digits)."))
+    allowed_countries: list[str] = Field(examples=[["US", "DE", "CN"]], description=(
+        "Regions whose numbers get codes by SMS or voice; empty: every country."))
+    allow_costly_numbers: bool = Field(examples=[False], description=(
+        "Allow non-geographic (+800, +882, ...), premium-rate and shared-cost numbers."))
+    prefix_unverified_limit: int = Field(examples=[30], description=(
+        "Codes to one prefix not entered within the window before the prefix is blocked."))
+    prefix_window_hours: int = Field(examples=[24])
+    conversion_min_sends: int = Field(examples=[20], description=(
+        "Conversion alarm: after this many codes to a prefix in the window ..."))
+    conversion_min_percent: int = Field(examples=[10], description=(
+        "... fewer than this percentage entered blocks the prefix."))
+    country_daily_budget: int = Field(examples=[5000], description=(
+        "SMS and voice codes per country per UTC day; 0: no budget."))
+    block_hours: int = Field(examples=[24], description="How long a prefix stays blocked.")
+
+
 class PolicyDocument(BaseModel):
     """The policy in force. Every setting is optional on PUT (left out: the default)."""
 
@@ -47,6 +77,8 @@ class PolicyDocument(BaseModel):
     email_link: bool = Field(False, description=(
         "Verification emails also carry a link to a page with a confirm button (the code "
         "keeps working). Off by default."))
+    protection: ProtectionDocument | None = Field(None, description=(
+        "Rate limits and the SMS-pumping guard (issue 11); left out on PUT: the defaults."))
 
 
 class RequirementOut(BaseModel):

@@ -42,8 +42,11 @@ def error_response(request: Request, exc: ContactGuardError) -> JSONResponse:
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after_seconds)
         extra = {"retry_after": exc.retry_after_seconds, "retry_at": exc.retry_at.isoformat()}
+        headers.update(exc.headers)
     if isinstance(exc, InsufficientScope):
         extra = {"required_scope": exc.required, "granted_scopes": exc.granted}
+    if isinstance(exc, errors.DestinationBlocked):
+        extra = {"reason": exc.reason, "alternative": exc.alternative}
     if exc.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     return problem_response(request, status=exc.status, code=exc.code, title=exc.title,

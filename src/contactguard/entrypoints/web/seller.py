@@ -31,6 +31,7 @@ from contactguard.errors import (
     ChannelNotAllowed,
     Conflict,
     ContactNotFound,
+    DestinationBlocked,
     NotFound,
     RateLimited,
     SessionLinkInvalid,
@@ -190,7 +191,7 @@ async def start(request: Request, kind: str) -> Response:
         return web.redirect(request, f"/seller/contacts/{contact_kind.value}/edit")
     t = web.translator(session, view.account)
     context: dict[str, Any] = {"account": view.account, "kind": contact_kind, "current": current,
-                               "error": None, "retry_after": None, "done": _done(request)}
+                               "error": None, "retry_after": None, "blocked": None, "done": _done(request)}
     if request.method == "GET":
         return await _start_page(request, context, contact_kind, t=t)
     form = await web.check_csrf(request)
@@ -207,6 +208,9 @@ async def start(request: Request, kind: str) -> Response:
     except ChannelNotAllowed:
         context["error"] = "channel"
         return await _start_page(request, context, contact_kind, t=t, status=422)
+    except DestinationBlocked as exc:  # the SMS-pumping guard (issue 11)
+        context["blocked"] = exc.reason
+        return await _start_page(request, context, contact_kind, t=t, status=403)
     except ContactNotFound:
         return web.redirect(request, f"/seller/contacts/{contact_kind.value}/edit")
     session.verifications[contact_kind.value] = started.id
@@ -257,13 +261,15 @@ async def code_page(request: Request, verification_id: str) -> Response:
 
 async def _code_page(request: Request, session: WebSession, view: verification.VerificationView,
                      *, problem: str | None, done: str | None = None,
-                     retry_after: int | None = None, status: int = 200) -> Response:
+                     retry_after: int | None = None, status: int = 200,
+                     blocked: str | None = None) -> Response:
     web = web_of(request)
     account = await _account(request, session)
     now = web.container.deps.clock.now()
     wait = max(0, int((view.resend_available_at - now).total_seconds() + 0.999))
     return web.render(request, "verify_code.html", {
         "account": account.account, "v": view, "problem": problem, "done": done,
+        "blocked": blocked,
         "resend_wait": retry_after if retry_after is not None else wait,
         "open": view.status is ChallengeStatus.PENDING and view.attempts_left > 0,
     }, status=status, t=web.translator(session, account.account))
@@ -308,6 +314,9 @@ async def resend(request: Request, verification_id: str) -> Response:
                                 retry_after=exc.retry_after_seconds, status=429)
     except VerificationClosed:
         return await _code_page(request, session, found, problem="closed", status=409)
+    except DestinationBlocked as exc:
+        return await _code_page(request, session, found, problem="blocked", status=403,
+                                blocked=exc.reason)
     return web.redirect(request, f"/seller/verifications/{verification_id}?done=resent")
 
 

@@ -28,8 +28,13 @@ from contactguard.services import verification
 router = APIRouter(prefix="/v1/verifications", tags=["verifications"])
 
 VerificationId = Annotated[str, Path(max_length=64)]
-_errors = problem_responses(401, 404, 409, 422, 429,
-                            s429="Cooldown or hourly cap; see the Retry-After header")
+_errors = problem_responses(
+    401, 403, 404, 409, 422, 429,
+    s403="destination-blocked: the SMS-pumping guard refuses this number (its country, a "
+         "non-geographic or premium range, or a blocked prefix); the problem names the "
+         "`reason` and a safe `alternative`",
+    s429="Cooldown, hourly cap or a shared rate limit (per API key, account, destination, "
+         "prefix); see the Retry-After, RateLimit and RateLimit-Policy headers")
 
 
 @router.post("", response_model=VerificationOut, status_code=201, responses=_errors,

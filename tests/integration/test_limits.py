@@ -410,8 +410,12 @@ def test_a_resend_racing_a_new_start_of_the_same_contact_never_deadlocks(
         assert outcomes.count("refused") == 1, (round_, outcomes)
 
 
-def test_blocks_from_the_command_line(build, tmp_path) -> None:
+def test_blocks_from_the_command_line(build, tmp_path, monkeypatch) -> None:
     from typer.testing import CliRunner
+
+    from contactguard.entrypoints import protection_cli
+    # the module's console measured its width at import (80 under pytest-xdist): widen it
+    monkeypatch.setattr(protection_cli.out, "width", 200)
 
     from contactguard.entrypoints.cli import app as cli_app
     from tests.conftest import SECRET

@@ -131,6 +131,8 @@ def test_listing_by_state_pages_with_a_cursor(client: TestClient, clock: FrozenC
 def test_policy_api_validates_every_field(client: TestClient, container: Container) -> None:
     document = client.get("/v1/policy").json()
     reasons = document.pop("reasons")
+    protection = document.pop("protection")
+    assert protection["allowed_countries"] == [] and protection["allow_costly_numbers"] is False
     assert document == {
         "required": ["emergency_email", "emergency_phone"], "reverify_after_days": 365,
         "due_soon_days": 30, "snooze_days": 3, "max_snoozes": 3,

@@ -79,6 +79,7 @@ class UnitOfWork(Protocol):
     console: Any
     campaigns: Any
     ledger: Any  # the sent ledger (issue 9)
+    inbound: Any  # inbound mail and phishing waves (issue 9)
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -169,3 +170,13 @@ class MessageInspector(Protocol):
     def brand_in_display_name(self, name: str) -> str | None: ...
 
     def hosts_in(self, text: str) -> list[str]: ...
+
+
+class Fingerprints(Protocol):
+    """Near-duplicate fingerprints of reported mail (MinHash), to group phishing waves."""
+
+    def signature(self, subject: str, text: str) -> list[int]: ...
+
+    def similarity(self, a: list[int], b: list[int]) -> float:
+        """Estimated Jaccard similarity of two signatures (0..1)."""
+        ...

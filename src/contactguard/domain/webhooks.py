@@ -18,6 +18,8 @@ class EventType(StrEnum):
     ACCOUNT_ELIGIBILITY_CHANGED = "account.eligibility_changed"
     ACCOUNT_COMPLIANCE_CHANGED = "account.compliance_changed"
     CAMPAIGN_FINISHED = "campaign.finished"
+    CONTACT_BOUNCED = "contact.bounced"  # an email contact's mail bounced (DSN): undeliverable
+    PHISHING_WAVE_DETECTED = "phishing.wave_detected"  # reports of one campaign hit the threshold
 
 
 #: Backoff 30 s doubling to a 2 h cap; even with the smallest jitter the attempts span more

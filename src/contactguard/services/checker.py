@@ -110,6 +110,14 @@ def check_message(deps: Deps, *, raw: bytes | None = None, text: str | None = No
     return _judge(deps, inspector, _unwrap(inspector, message, 0), locale, account_id)
 
 
+def reported_message(deps: Deps, raw: bytes) -> ParsedMessage:
+    """The message a report is about: ``raw`` parsed, and a forwarded message unwrapped as
+    :func:`check_message` does. Raises MessageTooLarge, MessageUnparseable."""
+    _check_size(len(raw))
+    inspector = _inspector(deps)
+    return _unwrap(inspector, inspector.parse_email(raw), 0)
+
+
 def _inspector(deps: Deps) -> MessageInspector:
     if deps.inspector is None:
         raise ConfigurationError("the message checker is not configured (Deps.inspector)")

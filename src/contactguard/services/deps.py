@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from contactguard.domain.campaigns import HolidayCalendar, WeekendCalendar
 from contactguard.domain.challenges import CODE_LENGTH, VerificationRules
 from contactguard.domain.compliance import Policy
+from contactguard.domain.inbound import InboundAddresses
 from contactguard.domain.operators import LoginThrottle
 from contactguard.ports import (
     Clock,
     CodeHasher,
+    Fingerprints,
     MessageInspector,
     PasswordHasher,
     Renderer,
@@ -67,6 +69,12 @@ class Deps:
     # that parses suspicious messages (bootstrap derives the key and builds the inspector).
     ledger_key: bytes = b"contactguard-sent-ledger"
     inspector: MessageInspector | None = None
+    # Inbound mail and phishing waves (issue 9): the addresses mail is sorted by, the key of
+    # VERP tags, MinHash fingerprints, and a counter hook (bootstrap: Prometheus).
+    inbound: InboundAddresses = field(default_factory=InboundAddresses)
+    verp_key: bytes = b"contactguard-verp"
+    fingerprints: Fingerprints | None = None
+    on_inbound: Callable[[str], None] | None = None
 
     @property
     def policy(self) -> Policy:

@@ -21,6 +21,7 @@ from contactguard.entrypoints.api.problems import install_problem_handlers, prob
 from contactguard.entrypoints.api.routers import account_sessions, accounts, dev, providers, verifications
 from contactguard.entrypoints.api.routers import audit as audit_routes
 from contactguard.entrypoints.api.routers import campaigns as campaign_routes
+from contactguard.entrypoints.api.routers import inbound as inbound_routes
 from contactguard.entrypoints.api.routers import messages as message_routes
 from contactguard.entrypoints.api.routers import policy as policy_routes
 from contactguard.entrypoints.api.routers import webhooks as webhook_routes
@@ -64,6 +65,7 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
     app.include_router(providers.router)
     app.include_router(campaign_routes.router)
     app.include_router(message_routes.router)  # the message checker (issue 9)
+    app.include_router(inbound_routes.router)  # inbound mail and phishing waves (issue 9)
     if container.settings.dev:
         app.include_router(dev.router)
     catalog = problem_catalog()

@@ -26,6 +26,7 @@ class Permission(StrEnum):
     MANAGE_SESSIONS = "manage_sessions"  # operator sessions; sign a seller out everywhere
     MANAGE_CAMPAIGNS = "manage_campaigns"  # create (with its live preview), launch, pause, ...
     READ_CAMPAIGNS = "read_campaigns"  # list, detail, preview, funnel, CSV (support reads them)
+    MANAGE_PHISHING = "manage_phishing"  # phishing waves, warnings to sellers (issue 9)
 
 
 _SUPPORT = frozenset({Permission.VIEW_DASHBOARD, Permission.READ_ACCOUNTS,

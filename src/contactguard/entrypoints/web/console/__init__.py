@@ -23,6 +23,7 @@ from contactguard.entrypoints.web.console import (
     auth,
     campaigns,
     dashboard,
+    phishing,
     settings_pages,
 )
 from contactguard.entrypoints.web.pages import PageNotFound, Surface, web_of
@@ -58,4 +59,4 @@ async def not_found(request: Request, rest: str) -> Response:
 
 
 routers: list[APIRouter] = [auth.router, dashboard.router, accounts.router, admin.router,
-                            settings_pages.router, campaigns.router, fallback]
+                            settings_pages.router, campaigns.router, phishing.router, fallback]

@@ -301,3 +301,39 @@ def test_the_service_drops_what_it_cannot_read(smtp_container: Container) -> Non
     outcome = receive_inbound(smtp_container.deps, b"\x00\xff not mail", None, [REPORT])
     assert outcome.kind.value in {"report", "dropped"}
     assert receive_inbound(smtp_container.deps, b"", None, []).kind.value == "dropped"
+
+
+# --- campaigns count bounces -------------------------------------------------------------------
+
+
+def test_a_campaign_funnel_counts_its_bounced_emails(client: TestClient, container: Container,
+                                                     clock) -> None:
+    from datetime import timedelta
+
+    from contactguard.domain.inbound import verp_address
+    from tests.conftest import deliver
+    from tests.integration.conftest import make_account
+    from tests.integration.test_campaigns import ANNOUNCE, campaign_body, run_campaigns
+
+    clock.set(ANNOUNCE - timedelta(days=40))
+    for n in range(3):
+        make_account(client, f"gb-{n}", country="GB", email=f"gb{n}@shop.example.co.uk",
+                     phone=f"+44 7911 12345{n}")
+    clock.set(ANNOUNCE)
+    campaign = client.post("/v1/campaigns", json=campaign_body(
+        audience={"countries": ["GB"]}, quiet_hours=None, channels=["in_app", "email"])).json()
+    client.post(f"/v1/campaigns/{campaign['id']}/launch")
+    run_campaigns(container)
+    deliver(container)
+    with container.deps.reader() as uow:
+        account = uow.accounts.by_external_id("gb-1")
+        row = next(r for r in uow.outbox.for_account(account.id, limit=10)
+                   if r.kind == "campaign_notice" and r.channel == "email")
+    verp = verp_address(container.deps.verp_key, row.id, prefix="bounces",
+                        domain="contactguard.localhost")
+    clock.advance(minutes=5)
+    outcome = receive_inbound(container.deps, _dsn(verp, "<x@y>", "gb1@shop.example.co.uk"), "",
+                              [verp])
+    assert outcome.detail == "contact_marked"
+    funnel = client.get(f"/v1/campaigns/{campaign['id']}/funnel").json()
+    assert funnel["bounced"] == 1 and funnel["notified"] == 3

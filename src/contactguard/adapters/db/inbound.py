@@ -137,3 +137,17 @@ class InboundRepository:
                                           answered_at=now)
             .on_conflict_do_nothing().returning(t.reply_answers.c.account_id)).first()
         return claimed is not None
+
+    # --- campaigns ---------------------------------------------------------------------------
+    def campaign_bounces(self, campaign_id: int) -> int:
+        """Campaign emails whose recipient bounced afterwards (the contact is still marked)."""
+        s, o, c, u = (t.campaign_steps.c, t.outbox.c, t.contacts.c, t.contact_undeliverable.c)
+        joined = (t.campaign_steps
+                  .join(t.outbox, (o.reference == s.reference) & (o.account_id == s.account_id))
+                  .join(t.contacts, (c.account_id == o.account_id) & (c.value == o.recipient))
+                  .join(t.contact_undeliverable,
+                        (u.contact_id == c.id) & (u.channel == "email")
+                        & (u.value == o.recipient) & (u.since >= o.created_at)))
+        return int(self._conn.execute(
+            select(func.count(func.distinct(o.id))).select_from(joined)
+            .where(s.campaign_id == campaign_id, o.channel == "email")).scalar_one())

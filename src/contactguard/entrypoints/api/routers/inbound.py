@@ -43,7 +43,9 @@ class InboundOut(BaseModel):
 
 
 _INBOUND_BODY = {"required": True, "content": {
-    "message/rfc822": {"schema": {"type": "string", "format": "binary"}}}}
+    "message/rfc822": {"schema": {"type": "string", "format": "binary"}},
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    "text/plain": {"schema": {"type": "string"}}}}
 
 
 @router.post("/v1/inbound/email", response_model=InboundOut, status_code=202,

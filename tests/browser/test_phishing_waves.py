@@ -83,8 +83,12 @@ def test_fifty_reports_form_one_wave_and_a_warning_reaches_one_country(
     expect(banner.get_by_role("link")).to_have_attribute("href", "/seller/check")
     shot(page, "seller/phishing-warning-en-phone")
     page.goto(f"{web_server.base_url}/seller/messages")
-    expect(page.locator("main")).to_contain_text(re.compile(
+    notice = page.locator(".notice", has_text="is circulating")
+    expect(notice).to_contain_text(re.compile(
         r"Warning: a fake email titled .Urgent: confirm your emergency contact today. is circulating"))
+    expect(notice).to_contain_text("we never ask you to reply with your password or codes")
+    expect(notice.get_by_role("link")).to_have_attribute("href", "/seller/check")
+    shot(page, "seller/phishing-warning-messages-en-phone")
 
     other = new_context().new_page()
     other.goto(web_server.session_link(de))

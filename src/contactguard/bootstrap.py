@@ -211,7 +211,8 @@ def build_inspector(settings: Settings) -> MailInspector:
 
     mail_domain = parseaddr(settings.mail_from_address)[1].rpartition("@")[2].lower()
     names = [settings.platform_name, *_csv(settings.brand_aliases)]
-    domains = [*_csv(settings.brand_domains), mail_domain, settings.public_host]
+    domains = [*_csv(settings.brand_domains), mail_domain, settings.public_host,
+               settings.bounce_mail_domain]  # our VERP return path (inbound mail)
     return MailInspector(brand_names=names, brand_domains=[d for d in domains if d],
                          dkim_domain=mail_domain, dkim_spec=settings.dkim_keys,
                          dev_key_dir=settings.var_dir / "dkim" if settings.dev else None)

@@ -86,26 +86,31 @@ def _seller_web(clients: Callable[[], TestClient], container: Container,
 def test_an_admin_warns_one_country_in_one_click(clients: Callable[[], TestClient],
                                                  container: Container, clock: FrozenClock) -> None:
     _sellers(container)
+    waves = set()
     for n in range(12):
         outcome = receive_inbound(container.deps, report(n), f"reporter{n}@shops.example", [REPORT])
         assert outcome.kind.value == "report"
+        waves.add(outcome.wave_id)
+    assert len(waves) == 1
+    wave = waves.pop()
     admin = clients()
     _sign_in(admin, container, clock, "lead@acme.example.com")
     listing = admin.get("/console/phishing")
     assert listing.status_code == 200
-    assert "Confirm your emergency contact" in listing.text and 'data-wave="1"' in listing.text
-    detail = admin.get("/console/phishing/1")
+    assert "Confirm your emergency contact" in listing.text and f'data-wave="{wave}"' in listing.text
+    detail = admin.get(f"/console/phishing/{wave}")
     assert detail.status_code == 200 and 'id="wave-reports">12<' in detail.text
     assert "acme-verify-0.top" in detail.text and "r•••" in detail.text  # masked reporters
     csrf = detail.text.split('name="csrf_token" value="')[1].split('"')[0]
-    bad = admin.post("/console/phishing/1/warnings", data={"csrf_token": csrf, "scope": "country",
-                                                           "country": "C"})
-    assert bad.headers["location"] == "/console/phishing/1?error=country"
-    done = admin.post("/console/phishing/1/warnings", data={"csrf_token": csrf, "scope": "country",
-                                                            "country": "cn"})
-    assert done.headers["location"] == "/console/phishing/1?done=warned"
-    assert admin.get("/console/phishing/999").status_code == 404
-    entries = audit.list_entries(container.deps, subject="wave:1")
+    bad = admin.post(f"/console/phishing/{wave}/warnings",
+                     data={"csrf_token": csrf, "scope": "country", "country": "C"})
+    assert bad.headers["location"] == f"/console/phishing/{wave}?error=country"
+    done = admin.post(f"/console/phishing/{wave}/warnings",
+                      data={"csrf_token": csrf, "scope": "country", "country": "cn"})
+    assert done.headers["location"] == f"/console/phishing/{wave}?done=warned"
+    assert admin.get("/console/phishing/999999").status_code == 404
+    assert admin.get("/console/phishing/²").status_code == 404
+    entries = audit.list_entries(container.deps, subject=f"wave:{wave}")
     assert [(e.action, e.actor.label) for e in entries] == [
         ("phishing.warning_published", "lead@acme.example.com"),
         ("phishing.wave_detected", "system")]

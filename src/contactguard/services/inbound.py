@@ -289,7 +289,8 @@ def _report(deps: Deps, raw: bytes, message: Message, envelope_from: str | None)
         wave_id = None
         if result.verdict is not Verdict.GENUINE and fingerprint:
             wave_id = assign_wave(deps, uow, subject=subject, sender_domain=sender_domain,
-                                  link_domains=link_domains, fingerprint=fingerprint)
+                                  link_domains=link_domains, fingerprint=fingerprint,
+                                  reporter_hash=reporter_hash)
         if (account is not None and contact is not None and not is_automatic(message, envelope_from)
                 and uow.inbound.answered_since(reporter_hash, now - timedelta(days=1))
                 < deps.inbound.report_answers_per_day):

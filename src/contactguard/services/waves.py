@@ -76,9 +76,10 @@ class WaveDetail:
 
 
 def assign_wave(deps: Deps, uow: UnitOfWork, *, subject: str, sender_domain: str,
-                link_domains: list[str], fingerprint: list[int]) -> int:
+                link_domains: list[str], fingerprint: list[int], reporter_hash: str = "") -> int:
     """Put one report in its wave (a recent wave it resembles, else a new one), in the
-    caller's transaction; returns the wave's id. A wave reaching the threshold is announced
+    caller's transaction; returns the wave's id. A reporter counts once per wave (forwarding
+    the same campaign again does not grow it). A wave reaching the threshold is announced
     once (webhook ``phishing.wave_detected``, audited)."""
     fingerprints = deps.fingerprints
     assert fingerprints is not None
@@ -101,6 +102,8 @@ def assign_wave(deps: Deps, uow: UnitOfWork, *, subject: str, sender_domain: str
             link_domains=link_domains[:_MAX_DOMAINS], signature=fingerprint, reports=1,
             first_seen=now, last_seen=now, detected_at=None))
     wave = best[1]
+    if reporter_hash and uow.inbound.reported_in_wave(wave.id, reporter_hash):
+        return int(wave.id)
     senders = _merged(wave.sender_domains, [sender_domain] if sender_domain else [])
     links = _merged(wave.link_domains, link_domains)
     reports = uow.inbound.grow_wave(wave.id, now=now, sender_domains=senders, link_domains=links)

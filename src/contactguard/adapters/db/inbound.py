@@ -65,6 +65,11 @@ class InboundRepository:
         return list(self._conn.execute(select(t.inbound_reports).where(r.wave_id == wave_id)
                                        .order_by(r.id.desc()).limit(limit)))
 
+    def reported_in_wave(self, wave_id: int, reporter_hash: str) -> bool:
+        r = t.inbound_reports.c
+        return self._conn.execute(select(r.id).where(
+            r.wave_id == wave_id, r.reporter_hash == reporter_hash).limit(1)).first() is not None
+
     def report_times(self, wave_id: int, since: datetime) -> list[datetime]:
         r = t.inbound_reports.c
         return list(self._conn.execute(select(r.received_at).where(

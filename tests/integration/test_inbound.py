@@ -160,6 +160,9 @@ def test_a_reply_to_our_mail_is_answered_once_without_quoting_it(
     assert "hunter2" not in body and "123456" not in body
     totals = smtp_client.get("/v1/inbound/stats").json()["totals"]
     assert totals["reply"] == 2 and totals["reply_answered"] == 1
+    metrics = smtp_client.get("/metrics").text
+    assert 'contactguard_inbound_messages_total{kind="reply"} 2.0' in metrics
+    assert 'contactguard_inbound_messages_total{kind="reply_answered"} 1.0' in metrics
 
 
 def test_a_reply_from_a_stranger_or_an_auto_reply_gets_no_answer(

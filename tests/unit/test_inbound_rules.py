@@ -139,3 +139,36 @@ def test_fingerprints_see_one_campaign_through_names_links_and_numbers() -> None
     assert prints.similarity(a, other) < 0.2
     assert prints.similarity(chinese, chinese2) >= 0.6
     assert prints.signature("", "") == [] and prints.similarity([], []) == 0.0
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-Hans"])
+@pytest.mark.parametrize("verdict", ["phishing", "genuine", "unrelated"])
+def test_the_answers_render_in_each_language_with_and_without_the_phrase(locale: str,
+                                                                         verdict: str) -> None:
+    from datetime import UTC, datetime
+
+    from contactguard.adapters.templates import MessageRenderer
+    from contactguard.domain.contacts import Channel
+    from contactguard.domain.messages import MessageKind, MessageStatus, StoredMessage
+
+    renderer = MessageRenderer()
+    base = {"platform_name": "Acme Market", "host": "sellers.acme.test", "account_name": "Lotus",
+            "time_zone": "Asia/Shanghai", "dashboard_url": "https://sellers.acme.test/seller"}
+    cases = [(MessageKind.REPORT_VERDICT, {"verdict": verdict, "reported_subject": "Verify now",
+                                           "reasons": ["A look-alike domain"]}),
+             (MessageKind.REPLY_ANSWER, {"original_reference": "CG-7KQ4-M9XD"})]
+    for kind, params in cases:
+        for secrets_ in ({"security_phrase": "blue teapot"}, {}):
+            extra = {} if secrets_ else {"phrase_withheld": True}
+            message = StoredMessage(
+                id=1, reference="CG-AAAA-BBBB", kind=kind, channel=Channel.EMAIL,
+                recipient="owner@lotus.example.com", locale=locale, account_id=1,
+                params={**base, **params, **extra}, secret_params=secrets_, challenge_id=None,
+                not_after=None, status=MessageStatus.PENDING, attempts=0,
+                created_at=datetime(2026, 3, 2, tzinfo=UTC))
+            rendered = renderer.render(message)
+            assert rendered.subject and "Acme Market" in rendered.subject
+            assert "CG-AAAA-BBBB" in rendered.body
+            assert ("blue teapot" in rendered.body) is bool(secrets_)
+            if locale == "zh-Hans":
+                assert any("\u4e00" <= ch <= "\u9fff" for ch in rendered.body)

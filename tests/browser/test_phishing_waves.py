@@ -61,6 +61,9 @@ def test_fifty_reports_form_one_wave_and_a_warning_reaches_one_country(
              if w["subject"] == SUBJECT]
     assert [w["reports"] for w in found] == [50]
     wave = found[0]
+    # the forwarded original is judged, not the reporter's forward
+    assert set(wave["sender_domains"]) == {f"contactguard-health{i}.top" for i in range(5)}
+    assert set(wave["link_domains"]) == {f"cg-verify{i}.top" for i in range(9)}
 
     admin = new_context(viewport=DESKTOP).new_page()
     _first_sign_in(admin, web_server.base_url, _create(web_server, "admin"))

@@ -204,7 +204,8 @@ def _phish(n: int, *, reporter: str, campaign: int = 1) -> bytes:
     outer["From"] = reporter
     outer["To"] = REPORT
     outer["Subject"] = f"Fwd: {inner['Subject']}"
-    outer.set_content("Is this real?")
+    # the reporter's own note sounds like phishing too: it is still only a wrapper
+    outer.set_content("Is this real? It says I must reply with my password within 24 hours!")
     outer.make_mixed()
     outer.attach(_rfc822(inner))
     return outer.as_bytes()
@@ -255,6 +256,7 @@ def test_fifty_reports_of_one_campaign_form_one_wave(
     assert big["subject"] == "Emergency contact verification required"
     assert big["detected_at"] is not None
     assert set(big["sender_domains"]) == {f"acme-seller-verify{i}.xyz" for i in range(3)}
+    assert set(big["link_domains"]) == {f"acme-verify{i}.top" for i in range(4)}
     detail = smtp_client.get(f"/v1/phishing/waves/{big['id']}").json()
     # reports received per day: the repeated forwards too
     assert detail["samples"] and sum(d["counts"]["reports"] for d in detail["by_day"]) == 53

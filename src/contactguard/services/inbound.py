@@ -41,7 +41,7 @@ from contactguard.domain.webhooks import EventType
 from contactguard.errors import MessageTooLarge, MessageUnparseable
 from contactguard.ports import UnitOfWork
 from contactguard.services import audit, webhooks
-from contactguard.services.checker import MAX_MESSAGE_BYTES, check_message, reported_message
+from contactguard.services.checker import MAX_MESSAGE_BYTES, check_report
 from contactguard.services.deps import Deps
 from contactguard.services.messages import queue_message
 from contactguard.services.waves import assign_wave
@@ -276,8 +276,7 @@ def _report(deps: Deps, raw: bytes, message: Message, envelope_from: str | None)
         account = uow.accounts.get(contact[0]) if contact else None
     locale = account.locale if account is not None else "en"
     try:
-        result = check_message(deps, raw=raw, locale=locale)
-        inner = reported_message(deps, raw)
+        result, inner = check_report(deps, raw, locale=locale)
     except (MessageUnparseable, MessageTooLarge):
         return InboundOutcome(InboundKind.REPORT, "unparseable")
     sender_domain, link_domains, subject = _features(deps, inner)

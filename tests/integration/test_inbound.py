@@ -345,3 +345,24 @@ def test_a_campaign_funnel_counts_its_bounced_emails(client: TestClient, contain
     assert outcome.detail == "contact_marked"
     funnel = client.get(f"/v1/campaigns/{campaign['id']}/funnel").json()
     assert funnel["bounced"] == 1 and funnel["notified"] == 3
+
+
+def test_an_inline_forward_joins_the_wave_of_attached_copies(smtp_client: TestClient) -> None:
+    waves_seen = {_post(smtp_client, _phish(n, reporter=f"s{n}@shop.example"),
+                        rcpt_to=REPORT).json()["wave_id"] for n in range(3)}
+    assert len(waves_seen) == 1
+    inline = EmailMessage()
+    inline["From"] = "Jade Garden <jade@garden.example>"
+    inline["To"] = REPORT
+    inline["Subject"] = "Fwd: Emergency contact verification required"
+    inline.set_content(
+        "Got this today, please check.\n\n---------- Forwarded message ---------\n"
+        "From: Acme Market Support <support@acme-seller-verify1.xyz>\n"
+        "Date: Mon, 2 Mar 2026 at 09:00\nSubject: Emergency contact verification required\n"
+        "To: <jade@garden.example>\n\nDear Jade Garden,\n\nYour emergency contact must be "
+        "verified within 24 hours or your account will be suspended. Please reply to this email "
+        "with your password and the 2FA code you receive, then click the link below to confirm."
+        "\n\nhttps://acme-verify2.top/confirm?id=5555&seller=77\n\nReply DONE once finished.\n"
+        "Acme Market Account Health Team\n")
+    answer = _post(smtp_client, inline.as_bytes(), rcpt_to=REPORT).json()
+    assert answer["verdict"] == "phishing" and answer["wave_id"] in waves_seen

@@ -122,13 +122,14 @@ def _merged(current: list[str] | None, new: list[str]) -> list[str]:
     return list(dict.fromkeys([*(current or []), *new]))[:_MAX_DOMAINS]
 
 
-def list_waves(deps: Deps, *, limit: int = 50, before_id: int | None = None) -> list[WaveView]:
-    """Waves, most recently active first. Raises ValidationFailed (limit out of 1..200)."""
+def list_waves(deps: Deps, *, limit: int = 50) -> list[WaveView]:
+    """The ``limit`` most recently active waves, newest activity first. Raises
+    ValidationFailed (limit out of 1..200)."""
     if not 1 <= limit <= 200:
         raise ValidationFailed("limit must be between 1 and 200",
                                errors=[FieldError("limit", "1-200", "out_of_range")])
     with deps.reader() as uow:
-        rows = uow.inbound.waves(limit=limit, before_id=before_id)
+        rows = uow.inbound.waves(limit=limit)
         warnings = uow.inbound.warnings_of([r.id for r in rows])
     return [_wave(row, warnings) for row in rows]
 

@@ -87,12 +87,10 @@ class InboundRepository:
             query = query.with_for_update()
         return self._conn.execute(query).first()
 
-    def waves(self, *, limit: int, before_id: int | None = None) -> list[Row[Any]]:
+    def waves(self, *, limit: int) -> list[Row[Any]]:
         w = t.phishing_waves.c
-        query = select(t.phishing_waves).order_by(w.last_seen.desc(), w.id.desc()).limit(limit)
-        if before_id is not None:
-            query = query.where(w.id < before_id)
-        return list(self._conn.execute(query))
+        return list(self._conn.execute(select(t.phishing_waves)
+                                       .order_by(w.last_seen.desc(), w.id.desc()).limit(limit)))
 
     def add_wave(self, **values: Any) -> int:
         return int(self._conn.execute(insert(t.phishing_waves).values(**values)

@@ -161,12 +161,10 @@ class WaveDetailOut(WaveOut):
 @router.get("/v1/phishing/waves", response_model=WaveList, responses=problem_responses(401, 422),
             summary="Phishing waves")
 async def list_waves(container: ContainerDep, key: ApiKeyDep,
-                     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                     before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None) -> Response:
+                     limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
     """Reports grouped by sender domain, link domains and a fingerprint of subject and body,
-    most recently active first."""
-    items = await run(container, waves.list_waves, container.deps, limit=limit,
-                      before_id=before_id)
+    most recently active first (the ``limit`` most recent)."""
+    items = await run(container, waves.list_waves, container.deps, limit=limit)
     return json_response(WaveList(items=[WaveOut.of(w) for w in items]))
 
 

@@ -17,6 +17,7 @@ from contactguard.adapters.delivery.dev_smtp import free_loopback_port
 class Received:
     rcpt: str
     raw: bytes
+    mail_from: str = ""  # the envelope sender (MAIL FROM)
 
     @property
     def message_id(self) -> str:
@@ -64,7 +65,8 @@ class SinkHandler:
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
             for rcpt in envelope.rcpt_tos:
-                self.received.append(Received(rcpt, bytes(envelope.original_content)))
+                self.received.append(Received(rcpt, bytes(envelope.original_content),
+                                              envelope.mail_from or ""))
             hold, self.hold_next = self.hold_next, False
             if hold:
                 self.holding = session.peer[1] if session.peer else None

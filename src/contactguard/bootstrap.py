@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from email.utils import parseaddr
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from contactguard.adapters.holidays import HolidayCalendars
 from contactguard.adapters.metrics import DeliveryMetricsCollector, ProtectionMetrics
 from contactguard.adapters.net import SystemResolver
 from contactguard.adapters.operator_auth import Argon2Passwords, TotpFactor
+from contactguard.adapters.phishing.fingerprint import MinHashFingerprints
 from contactguard.adapters.phishing.inspector import MailInspector
 from contactguard.adapters.policy_file import read_policy_file
 from contactguard.adapters.ratelimit import LimitsRateLimiter
@@ -38,6 +40,7 @@ from contactguard.config import Settings, create_file_once, load_settings
 from contactguard.domain.compliance import Policy
 from contactguard.domain.contacts import Channel
 from contactguard.domain.delivery import RetryPolicy
+from contactguard.domain.inbound import InboundAddresses, verp_key
 from contactguard.domain.operators import LoginThrottle
 from contactguard.domain.webhooks import WEBHOOK_RETRY
 from contactguard.logs import configure_logging
@@ -59,6 +62,7 @@ from contactguard.worker import BackgroundWorker, PeriodicJob
 
 if TYPE_CHECKING:
     from contactguard.adapters.delivery.dev_smtp import DevSmtpServer
+    from contactguard.adapters.inbound_smtp import InboundSmtpServer
 
 log = logging.getLogger("contactguard")
 
@@ -147,6 +151,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     deps.ledger_key = hmac.new(settings.secret_key.encode(), b"contactguard sent ledger",
                                hashlib.sha256).digest()
     deps.inspector = build_inspector(settings)
+    # Inbound mail and phishing waves (issue 9)
+    deps.inbound = inbound_addresses(settings)
+    deps.verp_key = verp_key(settings.secret_key)
+    deps.fingerprints = MinHashFingerprints()
     chosen = dict(senders or _senders(settings, write_uow, deps))
     chosen.setdefault(Channel.IN_APP, InAppSender())  # the message center: local in every mode
     # Delivery isolation and hardening (issue 11): webhook addresses are checked, then pinned
@@ -166,6 +174,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
         deps.limiter = LimitsRateLimiter(
             settings.redis_url, namespace=settings.redis_prefix,
             on_store_error=partial(protection_metrics.event, "store_error", ""))
+    deps.on_inbound = metrics.record_inbound
     # Campaigns (issue 8): holiday calendars, the renderer's policy reasons, the delivery gate
     deps.calendars = HolidayCalendars()
     renderer = MessageRenderer(extra_context=partial(campaign_messages.render_context, deps))
@@ -214,10 +223,38 @@ def build_inspector(settings: Settings) -> MailInspector:
 
     mail_domain = parseaddr(settings.mail_from_address)[1].rpartition("@")[2].lower()
     names = [settings.platform_name, *_csv(settings.brand_aliases)]
-    domains = [*_csv(settings.brand_domains), mail_domain, settings.public_host]
+    domains = [*_csv(settings.brand_domains), mail_domain, settings.public_host,
+               settings.bounce_mail_domain]  # our VERP return path (inbound mail)
     return MailInspector(brand_names=names, brand_domains=[d for d in domains if d],
                          dkim_domain=mail_domain, dkim_spec=settings.dkim_keys,
                          dev_key_dir=settings.var_dir / "dkim" if settings.dev else None)
+
+
+def inbound_addresses(settings: Settings) -> InboundAddresses:
+    """How inbound mail is sorted: the report address, the VERP domain, our From address."""
+    own = parseaddr(settings.mail_from_address)[1].lower()
+    return InboundAddresses(report_address=settings.report_mailbox,
+                            bounce_domain=settings.bounce_mail_domain,
+                            verp_prefix=settings.verp_prefix,
+                            own_addresses=frozenset({own} if own else set()),
+                            wave_threshold=settings.wave_threshold,
+                            wave_similarity=settings.wave_similarity)
+
+
+def inbound_server(container: Container, *, host: str | None = None,
+                   port: int | None = None) -> InboundSmtpServer:
+    """The SMTP listener of ``contactguard inbound`` (not started), handing each message to
+    ``receive_inbound``; it accepts the mail, bounce and report domains only."""
+    from contactguard.adapters.inbound_smtp import InboundSmtpServer
+    from contactguard.services.inbound import receive_inbound
+
+    settings = container.settings
+    domains = {settings.mail_domain_name, settings.bounce_mail_domain,
+               settings.report_mailbox.rpartition("@")[2]}
+    return InboundSmtpServer(partial(receive_inbound, container.deps),
+                             host=host or settings.inbound_host,
+                             port=port if port is not None else settings.inbound_port,
+                             domains=domains)
 
 
 def _csv(value: str) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -121,6 +122,24 @@ class Settings(BaseSettings):
         "mail_from domain and public_url host are always included).")
     ledger_retention_days: int = Field(400, ge=1, le=3650,
                                        description="How long the sent ledger keeps a message.")
+    # --- Inbound mail and phishing waves (issue 9) ---
+    inbound_host: str = Field("127.0.0.1", description="Where `contactguard inbound` listens "
+                              "for SMTP (the report address and bounces).")
+    inbound_port: int = Field(2525, ge=1, le=65535, description="Its port.")
+    mail_domain: str = Field("", description="The domain inbound mail is addressed to "
+                             "(default: the mail_from domain).")
+    report_address: str = Field("", description="Where sellers forward suspicious mail "
+                                "(default: report@<mail domain>).")
+    bounce_domain: str = Field("", description="Domain of the VERP return path "
+                               "<verp_prefix>+<id>-<tag>@<bounce domain> (default: mail domain).")
+    verp_prefix: str = Field("bounces", pattern=r"^[a-z0-9][a-z0-9._-]{0,30}$",
+                             description="Local part before '+' of the VERP return path.")
+    verp: bool = Field(True, description="Send email with a VERP return path (bounces are then "
+                       "matched to the message); off: the From address.")
+    wave_threshold: int = Field(10, ge=2, le=100_000, description="Reports after which a "
+                                "phishing wave is announced (webhook phishing.wave_detected).")
+    wave_similarity: float = Field(0.5, gt=0, le=1, description="Estimated Jaccard similarity "
+                                   "(MinHash) for two reports to belong to one wave.")
 
     @field_validator("public_url")
     @classmethod
@@ -156,6 +175,22 @@ class Settings(BaseSettings):
         """The From of our emails (dev mode has a default, as the SMTP sender does)."""
         return self.mail_from or (f"{self.platform_name} <no-reply@contactguard.localhost>"
                                   if self.dev else "")
+
+    @property
+    def mail_domain_name(self) -> str:
+        """The domain our mail comes from and inbound mail goes to."""
+        if self.mail_domain:
+            return self.mail_domain.strip().lower().rstrip(".")
+        return parseaddr(self.mail_from_address)[1].rpartition("@")[2].lower() or "localhost"
+
+    @property
+    def report_mailbox(self) -> str:
+        return (self.report_address.strip().lower()
+                or f"report@{self.mail_domain_name}")
+
+    @property
+    def bounce_mail_domain(self) -> str:
+        return self.bounce_domain.strip().lower().rstrip(".") or self.mail_domain_name
 
     @property
     def is_sqlite(self) -> bool:

@@ -82,6 +82,7 @@ class UnitOfWork(Protocol):
     ledger: Any  # the sent ledger (issue 9)
     call_sessions: Any  # verify-the-caller (issue 9)
     protection: Any  # send locks, phone sends per prefix, blocks (issue 11)
+    inbound: Any  # inbound mail and phishing waves (issue 9)
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -180,4 +181,11 @@ class RateLimiter(Protocol):
     def hit(self, quota: Quota, key: str) -> LimitVerdict | None:
         """Count one hit of ``key`` against ``quota``; None when the store is unavailable
         (the caller then lets the request through: coarse limits fail open)."""
+class Fingerprints(Protocol):
+    """Near-duplicate fingerprints of reported mail (MinHash), to group phishing waves."""
+
+    def signature(self, subject: str, text: str) -> list[int]: ...
+
+    def similarity(self, a: list[int], b: list[int]) -> float:
+        """Estimated Jaccard similarity of two signatures (0..1)."""
         ...

@@ -30,6 +30,13 @@ class DeliveryMetricsCollector:
         self._latency = Histogram("contactguard_delivery_latency_seconds",
                                   "From queueing to acceptance by the transport", ("channel",),
                                   buckets=_LATENCY_BUCKETS, registry=self.registry)
+        self._inbound = Counter("contactguard_inbound_messages", "Inbound mail by kind",
+                                ("kind",), registry=self.registry)
+
+    def record_inbound(self, kind: str) -> None:
+        """``contactguard_inbound_messages_total{kind}``: reports, bounces, replies (and how
+        many were answered or marked a contact), dropped mail."""
+        self._inbound.labels(kind).inc()
 
     def record(self, *, channel: str, provider: str, outcome: str,
                latency_seconds: float | None = None) -> None:

@@ -30,6 +30,9 @@ class MessageKind(StrEnum):
     WEBHOOK_EVENT = "webhook_event"  # a signed event to an operator's endpoint (channel webhook)
     CAMPAIGN_NOTICE = "campaign_notice"  # a campaign's announcement (email, SMS; in-app = its step)
     CAMPAIGN_REMINDER = "campaign_reminder"  # a campaign's reminder before the account's deadline
+    # Inbound mail (issue 9)
+    REPORT_VERDICT = "report_verdict"  # the checker's verdict, to a known contact who reported
+    REPLY_ANSWER = "reply_answer"  # "we never ask you to reply", once per original message
 
 
 class JsonText(str):

@@ -39,6 +39,19 @@ TITLES: dict[str, dict[str, str]] = {
         "en": "Reminder: verify your {contacts_text} by {deadline_date}",
         "zh-Hans": "提醒：请于 {deadline_date} 前验证您的{contacts_text}",
     },
+    # Inbound mail and phishing waves (issue 9)
+    "report_verdict": {
+        "en": "Our check of the message you reported",
+        "zh-Hans": "我们对您举报的邮件的检查结果",
+    },
+    "reply_answer": {
+        "en": "We never ask you to reply by email",
+        "zh-Hans": "我们从不要求您通过邮件回复",
+    },
+    "phishing_warning": {
+        "en": "Warning: a fake email titled \u201c{subject}\u201d is circulating",
+        "zh-Hans": "警告：一封标题为\u201c{subject}\u201d的虚假邮件正在传播",
+    },
 }
 
 _FALLBACK = {"en": "Notice: {kind}", "zh-Hans": "通知：{kind}"}
@@ -72,6 +85,23 @@ def notice_title(kind: str, params: Mapping[str, Any], locale: str) -> str:
     except (KeyError, IndexError, ValueError):
         return _GENERIC[lang] if lang != "en" else _FALLBACK[lang].format(
             kind=kind.replace("_", " "))
+
+
+_WARNING_TEXT = {
+    "en": ("A fake email titled \u201c{subject}\u201d is circulating. It is not from us: we never "
+           "ask you to reply with your password or codes, and nothing is done by email. Do not "
+           "reply to it or open its links. If you are unsure about a message, check it on the "
+           "\u201cIs this message genuine?\u201d page of your dashboard."),
+    "zh-Hans": ("一封标题为\u201c{subject}\u201d的虚假邮件正在传播。"
+                "它并非来自我们：我们绝不会要求您回复密码或验证码，"
+                "任何操作都不会通过邮件完成。请不要回复，也不要打开其中的链接。如对某封邮件有疑问，"
+                "请在控制台的\u201c这封邮件是真的吗？\u201d页面检查。"),
+}
+
+
+def warning_text(subject: str, locale: str) -> str:
+    """The text of a phishing warning (message center), in ``locale``."""
+    return _WARNING_TEXT[message_locale(locale)].format(subject=subject)
 
 
 def channel_name(channel: str, locale: str) -> str:

@@ -28,6 +28,7 @@ class Permission(StrEnum):
     READ_CAMPAIGNS = "read_campaigns"  # list, detail, preview, funnel, CSV (support reads them)
     CHECK_MESSAGES = "check_messages"  # the message checker (issue 9)
     VERIFY_CALLERS = "verify_callers"  # start a verify-the-caller session (issue 9)
+    MANAGE_PHISHING = "manage_phishing"  # phishing waves, warnings to sellers (issue 9)
 
 
 _SUPPORT = frozenset({Permission.VIEW_DASHBOARD, Permission.READ_ACCOUNTS,

@@ -20,6 +20,8 @@ class EventType(StrEnum):
     CAMPAIGN_FINISHED = "campaign.finished"
     # Shared limits and abuse protection (issue 11): the SMS-pumping guard blocked a prefix.
     FRAUD_PREFIX_BLOCKED = "fraud.prefix_blocked"
+    CONTACT_BOUNCED = "contact.bounced"  # an email contact's mail bounced (DSN): undeliverable
+    PHISHING_WAVE_DETECTED = "phishing.wave_detected"  # reports of one campaign hit the threshold
 
 
 #: Backoff 30 s doubling to a 2 h cap; even with the smallest jitter the attempts span more

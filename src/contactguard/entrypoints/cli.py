@@ -64,6 +64,37 @@ def serve(host: Annotated[str | None, typer.Option(help="Interface to bind")] = 
         raise _fail(exc) from None
 
 
+@app.command()
+def inbound(host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
+            port: Annotated[int | None, typer.Option(help="Port to listen on")] = None) -> None:
+    """Run the inbound SMTP listener: reports, bounces (DSNs) and replies to our mail."""
+    import signal
+    import threading
+
+    from contactguard.bootstrap import inbound_server
+
+    try:
+        container = bootstrap(configure_logs=True)
+    except ContactGuardError as exc:
+        raise _fail(exc) from None
+    server = inbound_server(container, host=host, port=port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    server.start()
+    settings = container.settings
+    err.print(f"inbound SMTP on {server.host}:{server.port}: reports to "
+              f"{settings.report_mailbox}, bounces to {settings.verp_prefix}+…@"
+              f"{settings.bounce_mail_domain}")
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        container.close()
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply database migrations (safe to run again)."""

@@ -133,6 +133,7 @@ class Funnel:
     by_channel: dict[str, dict[str, int]]
     by_country: list[FunnelRow]
     by_day: list[FunnelRow]
+    bounced: int = 0  # campaign emails that bounced (DSN; inbound mail, issue 9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +365,7 @@ def campaign_funnel(deps: Deps, campaign_id: int) -> Funnel:
         rows = uow.campaigns.funnel_rows(campaign_id, spec.contacts, fresh_after)
         channel_rows = uow.campaigns.channel_counts(campaign_id)
         steps = uow.campaigns.step_counts(campaign_id)
+        bounced = uow.inbound.campaign_bounces(campaign_id)
     countries: dict[str, dict[str, int]] = {}
     days: dict[str, dict[str, int]] = {}
     totals = dict.fromkeys(("targeted", "notified", "seen", "started", "verified", "skipped"), 0)
@@ -393,7 +395,7 @@ def campaign_funnel(deps: Deps, campaign_id: int) -> Funnel:
                   started=totals["started"], verified=totals["verified"],
                   skipped=totals["skipped"], by_channel=by_channel,
                   by_country=[FunnelRow(k, **v) for k, v in sorted(countries.items())],
-                  by_day=[FunnelRow(k, **v) for k, v in sorted(days.items())])
+                  by_day=[FunnelRow(k, **v) for k, v in sorted(days.items())], bounced=bounced)
 
 
 def funnel_csv(deps: Deps, campaign_id: int) -> str:

@@ -110,6 +110,29 @@ def check_message(deps: Deps, *, raw: bytes | None = None, text: str | None = No
     return _judge(deps, inspector, _unwrap(inspector, message, 0), locale, account_id)
 
 
+def check_report(deps: Deps, raw: bytes, *, locale: str = "en"
+                 ) -> tuple[CheckResult, ParsedMessage]:
+    """Judge a message forwarded to the report address; returns the verdict and the message
+    judged. The reporter's forward is only a wrapper: the forwarded message (attached, or
+    inline below quoted headers) is judged whatever the reporter's note or subject says.
+    Raises MessageTooLarge, MessageUnparseable."""
+    _check_size(len(raw))
+    inspector = _inspector(deps)
+    inner = _reported(inspector, inspector.parse_email(raw))
+    return _judge(deps, inspector, inner, locale, None), inner
+
+
+def _reported(inspector: MessageInspector, message: ParsedMessage) -> ParsedMessage:
+    for attached in message.attached_messages[:3]:
+        try:
+            return _unwrap(inspector, inspector.parse_email(attached), 1)
+        except MessageUnparseable:
+            continue
+    if message.inline_forward is not None:
+        return _unwrap(inspector, message.inline_forward, 1)
+    return message
+
+
 def _inspector(deps: Deps) -> MessageInspector:
     if deps.inspector is None:
         raise ConfigurationError("the message checker is not configured (Deps.inspector)")

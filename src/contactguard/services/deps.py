@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from contactguard.domain.campaigns import HolidayCalendar, WeekendCalendar
 from contactguard.domain.challenges import CODE_LENGTH, VerificationRules
 from contactguard.domain.compliance import Policy
+from contactguard.domain.inbound import InboundAddresses
 from contactguard.domain.operators import LoginThrottle
 from contactguard.ports import (
     Clock,
     CodeHasher,
+    Fingerprints,
     MessageInspector,
     PasswordHasher,
     RateLimiter,
@@ -72,6 +74,12 @@ class Deps:
     # limits and the SMS-pumping guard are off) and a counter of protection events (metrics).
     limiter: RateLimiter | None = None
     protection_event: Callable[[str, str], None] = field(default=lambda _name, _label: None)
+    # Inbound mail and phishing waves (issue 9): the addresses mail is sorted by, the key of
+    # VERP tags, MinHash fingerprints, and a counter hook (bootstrap: Prometheus).
+    inbound: InboundAddresses = field(default_factory=InboundAddresses)
+    verp_key: bytes = b"contactguard-verp"
+    fingerprints: Fingerprints | None = None
+    on_inbound: Callable[[str], None] | None = None
 
     @property
     def policy(self) -> Policy:

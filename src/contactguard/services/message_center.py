@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from contactguard.domain.messages import MessageStatus
-from contactguard.domain.notices import notice_title
+from contactguard.domain.notices import notice_title, warning_text
 from contactguard.errors import NotFound
 from contactguard.services import campaign_notices
 from contactguard.services.deps import Deps
@@ -16,6 +16,8 @@ from contactguard.services.lookup import require_account
 #: Messages superseded or dropped before sending were never sent to the seller.
 _NOT_SENT = {MessageStatus.CANCELED.value, MessageStatus.EXPIRED.value}
 _LIMIT = 500
+#: Phishing warnings stay in the message center this long.
+_WARNINGS_KEPT = timedelta(days=365)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +47,11 @@ def list_notices(deps: Deps, external_id: str, *, locale: str | None = None) -> 
         account = require_account(uow, external_id)
         rows = uow.outbox.for_account(account.id, limit=_LIMIT)
         steps = uow.campaigns.notices_for_account(account.id, limit=_LIMIT)
+        warnings = uow.inbound.warnings_for(  # phishing warnings (issue 9)
+            account.country, deps.clock.now() - _WARNINGS_KEPT, limit=50)
         reads = uow.campaigns.reads(account.id, list({r.reference for r in rows}
-                                                     | {s.reference for s in steps}))
+                                                     | {s.reference for s in steps}
+                                                     | {w.reference for w in warnings}))
     lang = locale or account.locale
     grouped: dict[str, list[Any]] = {}
     for row in rows:
@@ -63,8 +68,20 @@ def list_notices(deps: Deps, external_id: str, *, locale: str | None = None) -> 
             statuses=tuple(r.status for r in group), params=params,
             read_at=reads.get(reference)))
     notices = campaign_notices.merge(deps, account, notices, steps, lang, reads)
+    notices.extend(_warning_notice(w, lang, reads) for w in warnings)
     notices.sort(key=lambda n: n.created_at, reverse=True)
     return notices
+
+
+def _warning_notice(row: Any, lang: str, reads: dict[str, datetime]) -> Notice:
+    """A published phishing warning as a message-center notice (in-app only)."""
+    params = {"subject": row.subject, "check_url": "/seller/check"}
+    body = warning_text(row.subject, lang)
+    return Notice(reference=row.reference, kind="phishing_warning",
+                  title=notice_title("phishing_warning", params, lang),
+                  created_at=row.created_at, channels=("in_app",),
+                  statuses=(MessageStatus.SENT.value,), params=params, body=body,
+                  read_at=reads.get(row.reference))
 
 
 def find_notice(deps: Deps, external_id: str, reference: str, *,

@@ -631,6 +631,83 @@ protection_blocks = Table(
 
 # --- Inbound mail, phishing waves, verify-the-caller (issue 9; migration 0012) ---------------
 
+# Reports forwarded to the report address: the checker's verdict and what groups them into
+# waves. The reporter is kept as a keyed hash and a masked address only.
+inbound_reports = Table(
+    "inbound_reports",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("reporter_hash", String(64), nullable=False),
+    Column("reporter_masked", String(320), nullable=False),
+    Column("account_id", BigId, ForeignKey("accounts.id", ondelete="SET NULL")),
+    Column("answered", Boolean, nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("sender_domain", String(255), nullable=False),
+    Column("link_domains", JSON, nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("fingerprint", JSON, nullable=False),  # MinHash values
+    Column("wave_id", BigInteger),
+    Index("ix_inbound_reports_wave_id_received_at", "wave_id", "received_at"),
+    Index("ix_inbound_reports_reporter_hash_received_at", "reporter_hash", "received_at"),
+    sqlite_autoincrement=True,
+)
+
+# A phishing wave: reports alike by sender domain, link domains and fingerprint. ``signature``
+# is its first report's fingerprint; ``detected_at`` when it reached the threshold (webhook).
+phishing_waves = Table(
+    "phishing_waves",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subject", String(300), nullable=False),
+    Column("sender_domains", JSON, nullable=False),
+    Column("link_domains", JSON, nullable=False),
+    Column("signature", JSON, nullable=False),
+    Column("reports", Integer, nullable=False),
+    Column("first_seen", UTCDateTime(), nullable=False),
+    Column("last_seen", UTCDateTime(), nullable=False),
+    Column("detected_at", UTCDateTime()),
+    Index("ix_phishing_waves_last_seen", "last_seen"),
+    sqlite_autoincrement=True,
+)
+
+# Warnings an admin published about a wave: to every seller (country NULL) or one country.
+# Each is a Seller Center banner and a message-center notice with its own reference.
+phishing_warnings = Table(
+    "phishing_warnings",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("wave_id", BigId, ForeignKey("phishing_waves.id", ondelete="CASCADE"), nullable=False),
+    Column("country", String(2)),
+    Column("subject", String(300), nullable=False),
+    Column("reference", String(16), nullable=False, unique=True),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_phishing_warnings_created_at", "created_at"),
+    sqlite_autoincrement=True,
+)
+
+# Replies to our own mail that were answered: one answer per account and original message.
+reply_answers = Table(
+    "reply_answers",
+    metadata,
+    Column("account_id", BigId, ForeignKey("accounts.id", ondelete="CASCADE"),
+           primary_key=True, autoincrement=False),
+    Column("original", String(255), primary_key=True),  # the ledger reference, or "to:<hash>"
+    Column("answered_at", UTCDateTime(), nullable=False),
+)
+
+# How many inbound messages of each kind arrived (and were answered) per UTC day.
+inbound_counts = Table(
+    "inbound_counts",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
+
 # --- Verify-the-caller (issue 9; migration 0013) ----------------------------------------------
 
 # One row per call a support agent announced to a seller. The 4-digit code is shown to both

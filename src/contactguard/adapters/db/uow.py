@@ -19,6 +19,7 @@ from contactguard.adapters.db.console import (
 from contactguard.adapters.db.delivery import DeliverabilityRepository, ReceiptRepository
 from contactguard.adapters.db.engine import SQLITE_WRITE
 from contactguard.adapters.db.errors import translate_db_error
+from contactguard.adapters.db.inbound import InboundRepository
 from contactguard.adapters.db.ledger import LedgerRepository
 from contactguard.adapters.db.outbox import OutboxRepository
 from contactguard.adapters.db.policy_repos import (
@@ -135,6 +136,7 @@ class SqlUnitOfWork:
         self.ledger = LedgerRepository(conn)
         self.call_sessions = CallSessionRepository(conn)
         self.protection = ProtectionRepository(conn)
+        self.inbound = InboundRepository(conn)  # inbound mail, phishing waves (issue 9)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from contactguard.adapters.delivery.dkim import DkimSigner, load_keys
 from contactguard.adapters.delivery.failover import FailoverSender
 from contactguard.adapters.delivery.http_gateway import HttpGatewaySender
@@ -9,6 +11,8 @@ from contactguard.adapters.delivery.smtp import SmtpSender, parse_mail_from, par
 from contactguard.adapters.delivery.twilio import TwilioCallbackValidator, TwilioSender
 from contactguard.config import Settings
 from contactguard.domain.contacts import Channel
+from contactguard.domain.inbound import verp_address, verp_key
+from contactguard.domain.messages import RenderedMessage
 from contactguard.errors import ConfigurationError
 from contactguard.ports import Clock, Sender
 
@@ -39,7 +43,22 @@ def smtp_sender(settings: Settings, clock: Clock) -> SmtpSender:
     keys = load_keys(settings.dkim_keys)
     signer = DkimSigner(address.domain, keys) if keys else None
     return SmtpSender(parse_smtp_url(settings.smtp_url), address, clock, signer=signer,
-                      timeout=settings.smtp_timeout)
+                      timeout=settings.smtp_timeout, return_path=verp_return_path(settings))
+
+
+def verp_return_path(settings: Settings) -> Callable[[RenderedMessage], str | None] | None:
+    """The VERP envelope sender of each outbox email (None when ``verp`` is off)."""
+    if not settings.verp or not settings.secret_key:
+        return None
+    key = verp_key(settings.secret_key)
+    prefix, domain = settings.verp_prefix, settings.bounce_mail_domain
+
+    def return_path(message: RenderedMessage) -> str | None:
+        if message.outbox_id is None:
+            return None
+        return verp_address(key, message.outbox_id, prefix=prefix, domain=domain)
+
+    return return_path
 
 
 def _providers(settings: Settings, channel: Channel, order: str) -> list[Sender]:

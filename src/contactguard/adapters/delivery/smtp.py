@@ -73,8 +73,12 @@ class SmtpSender:
 
     def __init__(self, target: SmtpTarget, mail_from: Address, clock: Clock, *,
                  signer: DkimSigner | None = None, timeout: float = 30.0,
-                 name: str = "smtp", tls_context: ssl.SSLContext | None = None) -> None:
+                 name: str = "smtp", tls_context: ssl.SSLContext | None = None,
+                 return_path: Callable[[RenderedMessage], str | None] | None = None) -> None:
         self.name = name
+        #: The envelope sender (Return-Path) of a message: a VERP address that names it, so
+        #: its bounce can be matched (inbound mail, issue 9); None: the From address.
+        self._return_path = return_path
         self._target = target
         self._from = mail_from
         self._clock = clock
@@ -107,6 +111,8 @@ class SmtpSender:
         if to != message.to:
             message = replace(message, to=to)
         ident, raw = self.render_bytes(message)
+        envelope_from = (self._return_path(message) if self._return_path else None) \
+            or self._from.addr_spec
         handed: list[bool] = []
 
         def mark() -> None:
@@ -123,7 +129,7 @@ class SmtpSender:
                         "non-ASCII characters before the @ needs: it cannot receive email "
                         "through this server", recipient_fault=True)
                 try:
-                    self._transaction(conn, to, raw, mark, utf8=utf8)
+                    self._transaction(conn, to, raw, mark, utf8=utf8, envelope_from=envelope_from)
                     break
                 except (smtplib.SMTPServerDisconnected, ConnectionError):
                     # A reused connection the server closed while idle: reconnect once.
@@ -165,11 +171,13 @@ class SmtpSender:
         self._drop()
 
     def _transaction(self, conn: smtplib.SMTP, to: str, raw: bytes,
-                     handover: Callable[[], None], *, utf8: bool = False) -> None:
-        code, text = conn.mail(self._from.addr_spec, ["SMTPUTF8"] if utf8 else [])
+                     handover: Callable[[], None], *, utf8: bool = False,
+                     envelope_from: str = "") -> None:
+        sender = envelope_from or self._from.addr_spec
+        code, text = conn.mail(sender, ["SMTPUTF8"] if utf8 else [])
         if code != 250:
             conn.rset()
-            raise smtplib.SMTPSenderRefused(code, text, self._from.addr_spec)
+            raise smtplib.SMTPSenderRefused(code, text, sender)
         code, text = conn.rcpt(to)
         if code not in (250, 251):
             conn.rset()

@@ -24,6 +24,7 @@ from contactguard.entrypoints.api.routers import account_sessions, accounts, dev
 from contactguard.entrypoints.api.routers import audit as audit_routes
 from contactguard.entrypoints.api.routers import call_sessions as call_routes
 from contactguard.entrypoints.api.routers import campaigns as campaign_routes
+from contactguard.entrypoints.api.routers import inbound as inbound_routes
 from contactguard.entrypoints.api.routers import messages as message_routes
 from contactguard.entrypoints.api.routers import policy as policy_routes
 from contactguard.entrypoints.api.routers import protection as protection_routes
@@ -77,6 +78,7 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
     app.include_router(message_routes.router)  # the message checker (issue 9)
     app.include_router(call_routes.router)  # verify-the-caller (issue 9)
     app.include_router(protection_routes.router)  # the SMS-pumping guard's blocks (issue 11)
+    app.include_router(inbound_routes.router)  # inbound mail and phishing waves (issue 9)
     if container.settings.dev:
         app.include_router(dev.router)
     catalog = problem_catalog()

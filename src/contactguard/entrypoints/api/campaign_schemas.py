@@ -189,6 +189,8 @@ class FunnelOut(BaseModel):
     started: int
     verified: int
     skipped: int = Field(description="Already compliant when their notice was due: not messaged.")
+    bounced: int = Field(0, description="Campaign emails that bounced (a DSN came back): the "
+                         "email contact is marked undeliverable.")
     by_channel: dict[str, dict[str, int]] = Field(examples=[{"email": {"sent": 10},
                                                               "in_app": {"sent": 10}}])
     by_country: list[CountryFunnelOut]
@@ -201,7 +203,8 @@ class FunnelOut(BaseModel):
                     "verified": r.verified}
 
         return cls(targeted=f.targeted, notified=f.notified, seen=f.seen, started=f.started,
-                   verified=f.verified, skipped=f.skipped, by_channel=f.by_channel,
+                   verified=f.verified, skipped=f.skipped, bounced=f.bounced,
+                   by_channel=f.by_channel,
                    by_country=[CountryFunnelOut(country=r.key, targeted=r.targeted, **counts(r))
                                for r in f.by_country],
                    by_day=[DayFunnelOut(date=r.key, **counts(r)) for r in f.by_day])

@@ -47,6 +47,7 @@ from contactguard.services import (
     compliance,
     message_center,
     verification,
+    waves,
 )
 from contactguard.services.seller_sessions import redeem_session_link
 
@@ -107,8 +108,14 @@ async def health(request: Request) -> Response:
     if banners:  # the dashboard shows the campaign's notice: the seller has seen it
         await run(web.container, campaigns.mark_seen, web.container.deps, session.account,
                   [b.reference for b in banners])
+    warnings = await run(web.container, waves.warnings_for_account, web.container.deps,
+                         view.account.country)
     return web.render(request, "health.html", {
         "campaign_banners": banners,
+        # Inbound mail and phishing waves (issue 9): published warnings, bounced email contacts
+        "phishing_warnings": warnings,
+        "bounced_emails": [c for c in view.contacts if c.contact.kind.is_email
+                           and any(u.channel is Channel.EMAIL for u in c.undeliverable)],
         "account": view.account, "state": state,
         "contacts": {c.contact.kind: c for c in view.contacts},
         "open_requirements": [r for r in state.compliance.requirements

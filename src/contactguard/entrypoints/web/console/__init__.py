@@ -25,6 +25,7 @@ from contactguard.entrypoints.web.console import (
     campaigns,
     check,
     dashboard,
+    phishing,
     settings_pages,
 )
 from contactguard.entrypoints.web.pages import PageNotFound, Surface, web_of
@@ -61,4 +62,4 @@ async def not_found(request: Request, rest: str) -> Response:
 
 routers: list[APIRouter] = [auth.router, dashboard.router, accounts.router, admin.router,
                             settings_pages.router, campaigns.router, check.router,
-                            calls.router, fallback]
+                            calls.router, phishing.router, fallback]

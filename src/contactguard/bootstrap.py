@@ -48,7 +48,6 @@ from contactguard.services.compliance import refresh_due_states
 from contactguard.services.console import record_daily_figures
 from contactguard.services.delivery import Transports
 from contactguard.services.deps import Branding, Deps
-from contactguard.services.dev import store_captured_email
 from contactguard.services.ledger import purge_ledger
 from contactguard.services.operator_auth import purge_failures
 from contactguard.services.policy import PolicyStore
@@ -242,11 +241,12 @@ def _senders(settings: Settings, uow_factory: Callable[[], SqlUnitOfWork],
 
 
 def start_dev_smtp(settings: Settings) -> tuple[DevSmtpServer, Settings]:
-    """Start the embedded SMTP server; returns it and settings that send DKIM-signed mail to it
+    """Start the embedded SMTP server (a child process storing into the database); returns
+    it and settings that send DKIM-signed mail to it
     (dev keys, Ed25519 and RSA, are created under ``var/dkim`` unless DKIM_KEYS is set)."""
-    from contactguard.adapters.delivery.dev_smtp import CapturingHandler, DevSmtpServer
+    from contactguard.adapters.delivery.dev_smtp import DevSmtpServer
 
-    server = DevSmtpServer(CapturingHandler())
+    server = DevSmtpServer(settings.database_url)
     server.start()
     updates: dict[str, object] = {"smtp_url": server.url}
     if not settings.dkim_keys:
@@ -265,9 +265,3 @@ def _dev_dkim_keys(folder: Path) -> str:
             aside.unlink()
         specs.append(f"{selector}={path}")
     return ",".join(specs)
-
-
-def store_dev_email(container: Container, recipient: str, subject: str | None, text: str,
-                    html: str | None, raw: bytes, reference: str | None) -> None:
-    store_captured_email(container.deps, recipient=recipient, subject=subject, text=text,
-                         html=html, raw=raw, reference=reference)

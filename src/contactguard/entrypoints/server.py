@@ -7,12 +7,11 @@ import json
 import logging
 import os
 import secrets
-from functools import partial
 from pathlib import Path
 
 import uvicorn
 
-from contactguard.bootstrap import Container, bootstrap, start_dev_smtp, store_dev_email
+from contactguard.bootstrap import Container, bootstrap, start_dev_smtp
 from contactguard.config import Settings, load_settings
 from contactguard.domain.operators import Role
 from contactguard.entrypoints.api.app import create_app
@@ -45,8 +44,6 @@ def run_server(*, host: str | None = None, port: int | None = None) -> None:
         smtp, settings = start_dev_smtp(settings)
     try:
         container = bootstrap(settings, configure_logs=True)
-        if smtp is not None:
-            smtp.handler.store = partial(store_dev_email, container)
         if settings.dev:
             _prepare_dev(container, host, port, smtp.url if smtp else None)
         app = create_app(container, own_container=True)

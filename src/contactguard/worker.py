@@ -40,9 +40,10 @@ class LanePlan:
 #: The longest an idle code-lane thread of `contactguard worker` waits before looking again.
 CODE_POLL_SECONDS = 0.25
 
-#: The in-process worker: one thread per lane; codes are claimed one at a time.
+#: The in-process worker: one thread per lane, but four for codes (claimed one at a time):
+#: a code thread mostly waits on its transport (SMTP, a provider), so four overlap those waits.
 INPROCESS_LANES: Mapping[Lane, LanePlan] = {
-    Lane.CODE: LanePlan(threads=1, batch=1),
+    Lane.CODE: LanePlan(threads=4, batch=1),
     Lane.DEFAULT: LanePlan(threads=1, batch=50),
     Lane.WEBHOOK: LanePlan(threads=1, batch=10),
 }

@@ -7,6 +7,7 @@ codes are claimed by code-lane threads, a few at a time, and nothing else runs t
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -74,11 +75,18 @@ class BackgroundWorker:
         self._stop = threading.Event()
         self._periodic = list(periodic or [])
         self._next_run: dict[str, float] = {}
-        self._wake = {lane: threading.Event() for lane in lanes}
+        # One event per thread; a commit wakes ONE thread of its lane, an idle one if there is
+        # one (else the next in turn: a busy thread looks again once done), so idle threads do
+        # not all race to claim the same message.
+        self._wake = {lane: [threading.Event() for _ in range(plan.threads)]
+                      for lane, plan in lanes.items()}
+        self._idle_events: set[threading.Event] = set()
+        self._turn = {lane: itertools.cycle(events) for lane, events in self._wake.items()}
+        self._turn_lock = threading.Lock()
         self._threads = [
             threading.Thread(target=self._run,
-                             args=(lane, plan.batch, f"{owner}:{lane.value}{i}",
-                                   lane is Lane.DEFAULT and i == 0),
+                             args=(lane, self._wake[lane][i], plan.batch,
+                                   f"{owner}:{lane.value}{i}", lane is Lane.DEFAULT and i == 0),
                              name=f"outbox-{lane.value}-{i}", daemon=True)
             for lane, plan in lanes.items() for i in range(plan.threads)]
 
@@ -89,23 +97,32 @@ class BackgroundWorker:
     def wake(self, lanes: Iterable[str] | None = None) -> None:
         """Wake the threads of ``lanes`` (default: every lane)."""
         wanted = set(lanes) if lanes else None
-        for lane, event in self._wake.items():
+        for lane, turn in self._turn.items():
             if wanted is None or lane.value in wanted:
+                with self._turn_lock:
+                    idle = [e for e in self._wake[lane] if e in self._idle_events]
+                    event = idle[0] if idle else next(turn)
+                    self._idle_events.discard(event)
                 event.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
-        for event in self._wake.values():
-            event.set()
+        for events in self._wake.values():
+            for event in events:
+                event.set()
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout)
 
-    def _run(self, lane: Lane, batch: int, owner: str, runs_jobs: bool) -> None:
-        wake = self._wake[lane]
+    def _run(self, lane: Lane, wake: threading.Event, batch: int, owner: str,
+             runs_jobs: bool) -> None:
         jobs = self._periodic if runs_jobs else []
         while not self._stop.is_set():
+            with self._turn_lock:
+                self._idle_events.add(wake)
             wake.wait(self._idle)
+            with self._turn_lock:
+                self._idle_events.discard(wake)
             wake.clear()
             _run_jobs(jobs, self._next_run)
             try:

@@ -258,9 +258,9 @@ def problem_type(body: bytes) -> str:
         return ""
 
 
-def seed_contactguard(var_dir: str, accounts: int) -> None:
+def seed_contactguard(var_dir: str, accounts: int, env: dict[str, str]) -> None:
     """Migrate and seed a ``make run``-style var dir (runs in a child process)."""
-    os.environ.update(CONTACTGUARD_ENV | {"CONTACTGUARD_VAR_DIR": var_dir})
+    os.environ.update(env)
     from contactguard.adapters.db.migrate import upgrade
     from contactguard.bootstrap import bootstrap
     from contactguard.config import load_settings
@@ -283,17 +283,59 @@ CONTACTGUARD_ENV = {"CONTACTGUARD_DEV": "1", "CONTACTGUARD_LOG_LEVEL": "WARNING"
                     "CONTACTGUARD_RATE_LIMITS": "off"}
 
 
-def start_contactguard_serve(var_dir: str, port: int, accounts: int) -> subprocess.Popen:
-    """Seed, then run the real ``contactguard serve`` (as ``make run`` does) on ``var_dir``."""
-    seeding = multiprocessing.Process(target=seed_contactguard, args=(var_dir, accounts))
+def start_contactguard_serve(var_dir: str, port: int, accounts: int,
+                             database_url: str | None = None,
+                             workers: int = 1) -> list[subprocess.Popen]:
+    """Seed, then run the real ``contactguard serve`` (as ``make run`` does) on ``var_dir``.
+
+    With ``database_url`` (production shape: PostgreSQL) it runs ``--workers`` processes, and
+    one ``contactguard worker`` delivers (SMTP, DKIM) to serve's dev SMTP server; returns
+    the processes (serve first).
+    """
+    env = {**os.environ, **CONTACTGUARD_ENV, "CONTACTGUARD_VAR_DIR": var_dir}
+    if database_url:
+        env["CONTACTGUARD_DATABASE_URL"] = database_url
+    seeding = multiprocessing.Process(target=seed_contactguard, args=(var_dir, accounts, env))
     seeding.start()
     seeding.join()
     if seeding.exitcode != 0:
         sys.exit("seeding ContactGuard failed")
     command = str(Path(sys.executable).with_name("contactguard"))
-    return subprocess.Popen([command, "serve", "--host", HOST, "--port", str(port)],
-                            env={**os.environ, **CONTACTGUARD_ENV, "CONTACTGUARD_VAR_DIR": var_dir},
-                            stdout=subprocess.DEVNULL)
+    banner = Path(var_dir, "serve.out")
+    with banner.open("w") as out:
+        serve = subprocess.Popen([command, "serve", "--host", HOST, "--port", str(port),
+                                  "--workers", str(workers)], env=env, stdout=out)
+    if not database_url:
+        return [serve]
+    deadline = time.monotonic() + 120
+    while not (found := re.search(r"Dev SMTP server: (smtp://\S+)", banner.read_text())):
+        if serve.poll() is not None or time.monotonic() > deadline:
+            sys.exit("contactguard serve did not start")
+        time.sleep(0.2)
+    dkim = Path(var_dir, "dkim")
+    worker_env = {**env, "CONTACTGUARD_SMTP_URL": found.group(1), "CONTACTGUARD_DKIM_KEYS":
+                  f"dev-ed25519={dkim / 'dev-ed25519.pem'},dev-rsa={dkim / 'dev-rsa.pem'}"}
+    worker = subprocess.Popen([command, "worker"], env=worker_env, stdout=subprocess.DEVNULL)
+    return [serve, worker]
+
+
+def create_pg_database(name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def drop_pg_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def start_contactguard(db_dir: str, port: int, accounts: int,
@@ -340,17 +382,22 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def target_cpu_seconds(target: Target) -> float:
+    return sum(tree_cpu_seconds(pid) for pid in (target.pid, *target.extra_pids))
+
+
 class Target:
     def __init__(self, name: str, port: int, pid: int, scenario: loadgen.Scenario,
-                 counter: IndexCounter) -> None:
+                 counter: IndexCounter, extra_pids: tuple[int, ...] = ()) -> None:
         self.name, self.port, self.pid = name, port, pid
+        self.extra_pids = extra_pids  # more processes whose CPU counts (`contactguard worker`)
         self.scenario, self.counter = scenario, counter
 
 
 def load(target: Target, scenario: loadgen.Scenario, clients: int, seconds: float,
          procs: int) -> dict[str, Any]:
     """Drive ``scenario`` with ``clients`` connections spread over ``procs`` client processes."""
-    cpu0 = tree_cpu_seconds(target.pid)
+    cpu0 = target_cpu_seconds(target)
     if procs <= 1:
         # /healthz uses no account: it must not use up the seeded ones either.
         counter = itertools.count().__next__ if scenario is loadgen.hello else target.counter
@@ -386,7 +433,7 @@ def load(target: Target, scenario: loadgen.Scenario, clients: int, seconds: floa
         for c in children:
             c.join()
     result = loadgen.summarize(*raw)
-    server_cpu = tree_cpu_seconds(target.pid) - cpu0
+    server_cpu = target_cpu_seconds(target) - cpu0
     result["server_cpu_pct"] = 100 * server_cpu / raw[1]
     # CPU the server spent per completed flow (per request for /healthz): less sensitive to
     # other load on the machine than rates are.
@@ -412,10 +459,10 @@ def calibrate(target: Target, args: argparse.Namespace) -> dict[str, Any]:
     """The same /healthz load through the lean client and through httpx.AsyncClient."""
     seconds = args.hello_seconds
     lean = load(target, loadgen.hello, args.clients, seconds, 1)
-    cpu0 = tree_cpu_seconds(target.pid)
+    cpu0 = target_cpu_seconds(target)
     httpx_result = asyncio.run(loadgen.httpx_hello(f"http://{HOST}:{target.port}",
                                                    clients=args.clients, seconds=seconds))
-    httpx_result["server_cpu_pct"] = 100 * (tree_cpu_seconds(target.pid) - cpu0) / seconds
+    httpx_result["server_cpu_pct"] = 100 * (target_cpu_seconds(target) - cpu0) / seconds
     keys = ("req_per_s", "client_cpu_pct", "client_cpu_us_per_req", "server_cpu_pct")
     return {"calibration": target.name,
             "lean": {k: round(lean[k], 1) for k in keys},
@@ -458,6 +505,12 @@ def main(argv: list[str] | None = None) -> None:
                              "mailbox: `make run` configuration, the client reads the code from "
                              "the dev inbox (allauth: from its capture socket); sms: the same "
                              "with channel sms (allauth: phone login by code)")
+    parser.add_argument("--shape", choices=("make-run", "production"), default="make-run",
+                        help="mailbox/sms variants: make-run (one `contactguard serve`, SQLite) "
+                             "or production (PostgreSQL, `contactguard serve --workers N` plus "
+                             "one `contactguard worker`)")
+    parser.add_argument("--serve-workers", type=int, default=2,
+                        help="production shape: worker processes of `contactguard serve`")
     parser.add_argument("--only", choices=("both", "contactguard", "allauth"), default="both")
     parser.add_argument("--no-calibrate", action="store_true",
                         help="skip the lean-client vs httpx comparison on /healthz")
@@ -468,6 +521,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     worker_counts = [int(w) for w in args.allauth_workers.split(",")] if args.only != "contactguard" else []
     mailbox_variant = args.variant != "fixed"
+    if args.shape == "production" and not mailbox_variant:
+        parser.error("--shape production needs --variant mailbox or sms")
     if mailbox_variant and args.client_procs != 1:
         parser.error("the mailbox variants need --client-procs 1 (allauth's mailbox is in-process)")
 
@@ -486,13 +541,22 @@ def main(argv: list[str] | None = None) -> None:
             if args.only != "allauth" and mailbox_variant:
                 cg_dir = os.path.join(tmp, "contactguard")
                 os.mkdir(cg_dir)
-                serve_proc = start_contactguard_serve(cg_dir, args.port, args.accounts)
-                cleanup.append(lambda: (serve_proc.terminate(), serve_proc.wait(20)))
+                database_url = None
+                if args.shape == "production":
+                    pg_name = f"bench_flows_{os.getpid()}"
+                    database_url = create_pg_database(pg_name)
+                    cleanup.append(lambda: drop_pg_database(pg_name))
+                procs = start_contactguard_serve(
+                    cg_dir, args.port, args.accounts, database_url,
+                    workers=args.serve_workers if args.shape == "production" else 1)
+                for proc in procs:
+                    cleanup.append(lambda p=proc: (p.terminate(), p.wait(20)))
                 wait_http(args.port)
                 key = Path(cg_dir, "dev_api_key").read_text().strip()
-                targets.append(Target("contactguard", args.port, serve_proc.pid,
+                targets.append(Target("contactguard", args.port, procs[0].pid,
                                       contactguard_mailbox_flow(key, args.variant),
-                                      IndexCounter(args.accounts)))
+                                      IndexCounter(args.accounts),
+                                      extra_pids=tuple(p.pid for p in procs[1:])))
             elif args.only != "allauth":
                 cg_dir = os.path.join(tmp, "contactguard")
                 os.mkdir(cg_dir)
@@ -519,7 +583,8 @@ def main(argv: list[str] | None = None) -> None:
                                 else allauth_flow)
                     targets.append(Target(f"allauth_{workers}w", args.port + n, proc.pid,
                                           scenario, aa_counter))
-            print(json.dumps({"variant": args.variant, "clients": args.clients,
+            print(json.dumps({"variant": args.variant, "shape": args.shape,
+                              "clients": args.clients,
                               "accounts": args.accounts}), flush=True)
             print(f"setup (seeding {args.accounts} accounts per side, servers up): "
                   f"{time.monotonic() - setup_started:.0f} s", file=sys.stderr, flush=True)

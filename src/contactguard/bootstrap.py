@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from contactguard.adapters.clock import SystemClock
 from contactguard.adapters.crypto import FernetSecretBox, HmacCodeHasher
 from contactguard.adapters.db.engine import make_engine
+from contactguard.adapters.db.notify import notify_outbox
 from contactguard.adapters.db.uow import SqlUnitOfWork
 from contactguard.adapters.delivery.capture import CaptureSender
 from contactguard.adapters.delivery.dkim import generate_key, write_key
@@ -114,8 +115,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
 
     write_lock = threading.RLock() if settings.is_sqlite else None
 
+    notify = None if settings.is_sqlite else notify_outbox
+
     def write_uow() -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, on_outbox=on_outbox, write_lock=write_lock)
+        return SqlUnitOfWork(engine, on_outbox=on_outbox, write_lock=write_lock, notify=notify)
 
     def read_uow() -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, write=False)

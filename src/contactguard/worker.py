@@ -164,6 +164,9 @@ class WorkerPool:
                                                   daemon=True))
         self.delivered = 0
         self._count_lock = threading.Lock()
+        # Set by wake() (PostgreSQL NOTIFY after a commit that queued messages): an idle
+        # thread of the lane looks at once instead of at its next poll.
+        self._lane_wake = {lane: threading.Event() for lane in plans}
 
     def start(self) -> None:
         for thread in self._threads:
@@ -171,6 +174,14 @@ class WorkerPool:
 
     def stop(self) -> None:
         self.stopping.set()
+        for event in self._lane_wake.values():
+            event.set()
+
+    def wake(self, lanes: Iterable[str] | None = None) -> None:
+        """Wake the idle threads of ``lanes`` (default: every lane)."""
+        for lane, event in self._lane_wake.items():
+            if lanes is None or lane.value in lanes:
+                event.set()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the threads; True when all have ended."""
@@ -197,5 +208,7 @@ class WorkerPool:
             with self._count_lock:
                 self.delivered += result.sent + result.resent
             if result.claimed == 0:  # codes are looked for more often: a cheap indexed query
-                self.stopping.wait(min(self._poll, CODE_POLL_SECONDS) if lane is Lane.CODE
-                                   else self._poll)
+                wake = self._lane_wake[lane]
+                wake.wait(min(self._poll, CODE_POLL_SECONDS) if lane is Lane.CODE
+                          else self._poll)
+                wake.clear()

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from contactguard.adapters.clock import SystemClock
 from contactguard.adapters.crypto import FernetSecretBox, HmacCodeHasher
 from contactguard.adapters.db.engine import make_engine
+from contactguard.adapters.db.notify import notify_outbox
 from contactguard.adapters.db.uow import SqlUnitOfWork
 from contactguard.adapters.delivery.capture import CaptureSender
 from contactguard.adapters.delivery.dkim import generate_key, write_key
@@ -52,7 +53,6 @@ from contactguard.services.compliance import refresh_due_states
 from contactguard.services.console import record_daily_figures
 from contactguard.services.delivery import Transports
 from contactguard.services.deps import Branding, Deps
-from contactguard.services.dev import store_captured_email
 from contactguard.services.ledger import purge_ledger
 from contactguard.services.operator_auth import purge_failures
 from contactguard.services.policy import PolicyStore
@@ -120,8 +120,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
 
     write_lock = threading.RLock() if settings.is_sqlite else None
 
+    notify = None if settings.is_sqlite else notify_outbox
+
     def write_uow() -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, on_outbox=on_outbox, write_lock=write_lock)
+        return SqlUnitOfWork(engine, on_outbox=on_outbox, write_lock=write_lock, notify=notify)
 
     def read_uow() -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, write=False)
@@ -291,11 +293,12 @@ def _senders(settings: Settings, uow_factory: Callable[[], SqlUnitOfWork],
 
 
 def start_dev_smtp(settings: Settings) -> tuple[DevSmtpServer, Settings]:
-    """Start the embedded SMTP server; returns it and settings that send DKIM-signed mail to it
+    """Start the embedded SMTP server (a child process storing into the database); returns
+    it and settings that send DKIM-signed mail to it
     (dev keys, Ed25519 and RSA, are created under ``var/dkim`` unless DKIM_KEYS is set)."""
-    from contactguard.adapters.delivery.dev_smtp import CapturingHandler, DevSmtpServer
+    from contactguard.adapters.delivery.dev_smtp import DevSmtpServer
 
-    server = DevSmtpServer(CapturingHandler())
+    server = DevSmtpServer(settings.database_url)
     server.start()
     updates: dict[str, object] = {"smtp_url": server.url}
     if not settings.dkim_keys:
@@ -314,9 +317,3 @@ def _dev_dkim_keys(folder: Path) -> str:
             aside.unlink()
         specs.append(f"{selector}={path}")
     return ",".join(specs)
-
-
-def store_dev_email(container: Container, recipient: str, subject: str | None, text: str,
-                    html: str | None, raw: bytes, reference: str | None) -> None:
-    store_captured_email(container.deps, recipient=recipient, subject=subject, text=text,
-                         html=html, raw=raw, reference=reference)

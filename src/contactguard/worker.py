@@ -7,6 +7,7 @@ codes are claimed by code-lane threads, a few at a time, and nothing else runs t
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -40,9 +41,10 @@ class LanePlan:
 #: The longest an idle code-lane thread of `contactguard worker` waits before looking again.
 CODE_POLL_SECONDS = 0.25
 
-#: The in-process worker: one thread per lane; codes are claimed one at a time.
+#: The in-process worker: one thread per lane, but four for codes (claimed one at a time):
+#: a code thread mostly waits on its transport (SMTP, a provider), so four overlap those waits.
 INPROCESS_LANES: Mapping[Lane, LanePlan] = {
-    Lane.CODE: LanePlan(threads=1, batch=1),
+    Lane.CODE: LanePlan(threads=4, batch=1),
     Lane.DEFAULT: LanePlan(threads=1, batch=50),
     Lane.WEBHOOK: LanePlan(threads=1, batch=10),
 }
@@ -73,11 +75,18 @@ class BackgroundWorker:
         self._stop = threading.Event()
         self._periodic = list(periodic or [])
         self._next_run: dict[str, float] = {}
-        self._wake = {lane: threading.Event() for lane in lanes}
+        # One event per thread; a commit wakes ONE thread of its lane, an idle one if there is
+        # one (else the next in turn: a busy thread looks again once done), so idle threads do
+        # not all race to claim the same message.
+        self._wake = {lane: [threading.Event() for _ in range(plan.threads)]
+                      for lane, plan in lanes.items()}
+        self._idle_events: set[threading.Event] = set()
+        self._turn = {lane: itertools.cycle(events) for lane, events in self._wake.items()}
+        self._turn_lock = threading.Lock()
         self._threads = [
             threading.Thread(target=self._run,
-                             args=(lane, plan.batch, f"{owner}:{lane.value}{i}",
-                                   lane is Lane.DEFAULT and i == 0),
+                             args=(lane, self._wake[lane][i], plan.batch,
+                                   f"{owner}:{lane.value}{i}", lane is Lane.DEFAULT and i == 0),
                              name=f"outbox-{lane.value}-{i}", daemon=True)
             for lane, plan in lanes.items() for i in range(plan.threads)]
 
@@ -88,23 +97,32 @@ class BackgroundWorker:
     def wake(self, lanes: Iterable[str] | None = None) -> None:
         """Wake the threads of ``lanes`` (default: every lane)."""
         wanted = set(lanes) if lanes else None
-        for lane, event in self._wake.items():
+        for lane, turn in self._turn.items():
             if wanted is None or lane.value in wanted:
+                with self._turn_lock:
+                    idle = [e for e in self._wake[lane] if e in self._idle_events]
+                    event = idle[0] if idle else next(turn)
+                    self._idle_events.discard(event)
                 event.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
-        for event in self._wake.values():
-            event.set()
+        for events in self._wake.values():
+            for event in events:
+                event.set()
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout)
 
-    def _run(self, lane: Lane, batch: int, owner: str, runs_jobs: bool) -> None:
-        wake = self._wake[lane]
+    def _run(self, lane: Lane, wake: threading.Event, batch: int, owner: str,
+             runs_jobs: bool) -> None:
         jobs = self._periodic if runs_jobs else []
         while not self._stop.is_set():
+            with self._turn_lock:
+                self._idle_events.add(wake)
             wake.wait(self._idle)
+            with self._turn_lock:
+                self._idle_events.discard(wake)
             wake.clear()
             _run_jobs(jobs, self._next_run)
             try:
@@ -146,6 +164,9 @@ class WorkerPool:
                                                   daemon=True))
         self.delivered = 0
         self._count_lock = threading.Lock()
+        # Set by wake() (PostgreSQL NOTIFY after a commit that queued messages): an idle
+        # thread of the lane looks at once instead of at its next poll.
+        self._lane_wake = {lane: threading.Event() for lane in plans}
 
     def start(self) -> None:
         for thread in self._threads:
@@ -153,6 +174,14 @@ class WorkerPool:
 
     def stop(self) -> None:
         self.stopping.set()
+        for event in self._lane_wake.values():
+            event.set()
+
+    def wake(self, lanes: Iterable[str] | None = None) -> None:
+        """Wake the idle threads of ``lanes`` (default: every lane)."""
+        for lane, event in self._lane_wake.items():
+            if lanes is None or lane.value in lanes:
+                event.set()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the threads; True when all have ended."""
@@ -179,5 +208,7 @@ class WorkerPool:
             with self._count_lock:
                 self.delivered += result.sent + result.resent
             if result.claimed == 0:  # codes are looked for more often: a cheap indexed query
-                self.stopping.wait(min(self._poll, CODE_POLL_SECONDS) if lane is Lane.CODE
-                                   else self._poll)
+                wake = self._lane_wake[lane]
+                wake.wait(min(self._poll, CODE_POLL_SECONDS) if lane is Lane.CODE
+                          else self._poll)
+                wake.clear()

@@ -59,7 +59,8 @@ class Server:
 
 
 @contextmanager
-def running_server(env: dict[str, str], log: Path) -> Iterator[tuple[str, str]]:
+def running_server(env: dict[str, str], log: Path, serve_args: tuple[str, ...] = (),
+                   pids: list[int] | None = None) -> Iterator[tuple[str, str]]:
     """Migrate, start ``contactguard serve`` with ``env`` and wait until it answers.
 
     Yields its base URL and the dev API key; the server is stopped afterwards.
@@ -68,8 +69,10 @@ def running_server(env: dict[str, str], log: Path) -> Iterator[tuple[str, str]]:
                    timeout=60)
     port = free_port()
     with log.open("w") as handle:
-        process = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env,
+        process = subprocess.Popen([str(BIN), "serve", "--port", str(port), *serve_args], env=env,
                                    stdout=handle, stderr=subprocess.STDOUT)
+    if pids is not None:  # the caller wants to look at the process tree
+        pids.append(process.pid)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import httpx
 
 from tests.conftest import code_in
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Cli, Server, running_server
 
 
 def wait_for_message(client: httpx.Client, to: str, seen: int = 0, timeout: float = 10) -> dict:
@@ -107,3 +108,39 @@ def test_bad_requests_get_problem_details(dev_server: Server) -> None:
         assert client.get("/nowhere").json()["type"] == "/problems/not-found"
         described = client.get("/problems/rate-limited").json()
         assert described["status"] == 429
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.extend(int(c) for c in (task / "children").read_text().split())
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def test_serve_with_two_worker_processes_and_the_dev_smtp_child(cli: Cli, tmp_path: Path) -> None:
+    """``contactguard serve --workers 2`` (issue 10): two uvicorn worker processes share the
+    port, dev mode is prepared once, and the embedded SMTP server is a child process; a full
+    flow (start, code from the dev inbox, check) works through them."""
+    env = {**cli.env, "CONTACTGUARD_DEV": "1", "CONTACTGUARD_INPROCESS_WORKER": "1"}
+    pids: list[int] = []
+    with running_server(env, tmp_path / "server.log", ("--workers", "2"), pids) as (base, key):
+        commands = [_cmdline(c) for c in _children(pids[0])]
+        assert sum("spawn_main" in c for c in commands) == 2, commands
+        assert sum("contactguard.adapters.delivery.dev_smtp" in c for c in commands) == 1
+        headers = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=base, headers=headers) as client:
+            for _ in range(4):  # several connections: both workers answer
+                assert client.get("/healthz").status_code == 200
+            started = client.post("/v1/verifications", json={"account": "demo-landline",
+                                                             "contact": "emergency_email"})
+            assert started.status_code == 201, started.text
+            message = wait_for_message(client, "owner@lotus-tea.example.com")
+            checked = client.post(f"/v1/verifications/{started.json()['id']}/check",
+                                  json={"code": code_in(message["body"])})
+            assert checked.json()["status"] == "approved"
+    output = (tmp_path / "server.log").read_text()
+    assert output.count("ContactGuard is running in dev mode") == 1

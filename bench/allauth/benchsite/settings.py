@@ -77,16 +77,21 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 
 AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
 
-# Mail is rendered and serialised (as it would be for SMTP), then dropped.
+# Mail is rendered and serialised (as it would be for SMTP), then dropped (fixed-code variant)
+# or handed to the bench client's capture socket (mailbox variants; see mail.py).
 EMAIL_BACKEND = "benchsite.mail.DiscardingBackend"
 DEFAULT_FROM_EMAIL = "noreply@example.com"
 
 # --- django-allauth -------------------------------------------------------------------
 ACCOUNT_ADAPTER = "benchsite.adapter.FixedCodeAdapter"
-ACCOUNT_LOGIN_METHODS = {"email"}
-ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+# Email and phone (allauth 65's phone login by code: the adapter maps numbers to users).
+ACCOUNT_LOGIN_METHODS = {"email", "phone"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "phone", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+# Six digits, like ContactGuard's codes (allauth's default is 8 letters and digits, dashed).
+ACCOUNT_LOGIN_BY_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
+ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
 # The per-IP limits would stop a benchmark whose clients all share 127.0.0.1 after 20
 # requests a minute; the per-email ("key") limits stay as shipped.
 ACCOUNT_RATE_LIMITS = {

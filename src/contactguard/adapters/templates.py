@@ -25,6 +25,8 @@ class MessageRenderer:
             loader=PackageLoader("contactguard", "templates"),
             autoescape=False,  # noqa: S701 - plain-text bodies; HTML templates escape explicitly
             undefined=StrictUndefined,
+            # Templates ship with the package: no stat() of each file on every render.
+            auto_reload=False,
             keep_trailing_newline=False,
             trim_blocks=True,
             lstrip_blocks=True,
@@ -32,6 +34,7 @@ class MessageRenderer:
         self._html = Environment(
             loader=PackageLoader("contactguard", "templates"),
             autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+            auto_reload=False,
         )
 
     def render(self, message: StoredMessage) -> RenderedMessage:

@@ -54,12 +54,14 @@ def _fail(exc: ContactGuardError, code: int = 1) -> typer.Exit:
 
 @app.command()
 def serve(host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
-          port: Annotated[int | None, typer.Option(help="Port to listen on")] = None) -> None:
+          port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+          workers: Annotated[int, typer.Option(
+              min=1, max=64, help="Worker processes sharing the port")] = 1) -> None:
     """Run the HTTP server (API, and in dev mode demo data and captured delivery)."""
     from contactguard.entrypoints.server import run_server
 
     try:
-        run_server(host=host, port=port)
+        run_server(host=host, port=port, workers=workers)
     except ContactGuardError as exc:
         raise _fail(exc) from None
 

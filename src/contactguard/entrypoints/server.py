@@ -7,12 +7,12 @@ import json
 import logging
 import os
 import secrets
-from functools import partial
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
-from contactguard.bootstrap import Container, bootstrap, start_dev_smtp, store_dev_email
+from contactguard.bootstrap import Container, bootstrap, start_dev_smtp
 from contactguard.config import Settings, load_settings
 from contactguard.domain.operators import Role
 from contactguard.entrypoints.api.app import create_app
@@ -28,7 +28,9 @@ DEMO_ADMIN = "admin@console.example.com"
 DEMO_SUPPORT = "support@console.example.com"
 
 
-def run_server(*, host: str | None = None, port: int | None = None) -> None:
+def run_server(*, host: str | None = None, port: int | None = None, workers: int = 1) -> None:
+    """Serve the app; ``workers`` > 1 runs that many uvicorn worker processes on one port,
+    each with its own container (dev-mode preparation and the dev SMTP server run once, here)."""
     settings = load_settings()
     host = host or settings.host
     port = port or settings.port
@@ -44,9 +46,10 @@ def run_server(*, host: str | None = None, port: int | None = None) -> None:
     if settings.dev and settings.dev_smtp and not settings.smtp_url:
         smtp, settings = start_dev_smtp(settings)
     try:
+        if workers > 1:
+            _run_workers(settings, host, port, workers, smtp.url if smtp else None)
+            return
         container = bootstrap(settings, configure_logs=True)
-        if smtp is not None:
-            smtp.handler.store = partial(store_dev_email, container)
         if settings.dev:
             _prepare_dev(container, host, port, smtp.url if smtp else None)
         app = create_app(container, own_container=True)
@@ -55,6 +58,33 @@ def run_server(*, host: str | None = None, port: int | None = None) -> None:
     finally:
         if smtp is not None:
             smtp.stop()
+
+
+#: Settings the parent decided (dev mode) that its worker processes must share.
+_SHARED_SETTINGS = {"public_url": "CONTACTGUARD_PUBLIC_URL", "smtp_url": "CONTACTGUARD_SMTP_URL",
+                    "dkim_keys": "CONTACTGUARD_DKIM_KEYS"}
+
+
+def _run_workers(settings: Settings, host: str, port: int, workers: int,
+                 smtp_url: str | None) -> None:
+    if settings.dev:  # once, before the workers start: demo data, dev key, banner
+        container = bootstrap(settings, configure_logs=True, start_worker=False)
+        try:
+            _prepare_dev(container, host, port, smtp_url)
+        finally:
+            container.close()
+    for name, variable in _SHARED_SETTINGS.items():
+        value = getattr(settings, name)
+        if value:
+            os.environ[variable] = str(value)
+    uvicorn.run("contactguard.entrypoints.server:app_from_environment", factory=True,
+                workers=workers, host=host, port=port, log_config=None, access_log=False,
+                proxy_headers=True, server_header=False)
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process of ``contactguard serve --workers N``."""
+    return create_app(bootstrap(load_settings(), configure_logs=True), own_container=True)
 
 
 def dev_api_key(container: Container) -> str:

@@ -56,6 +56,12 @@ def worker(
                       periodic=container.periodic_jobs, code_threads=code_threads,
                       code_batch=settings.worker_code_batch, webhook_threads=webhook_threads)
 
+    listener = None
+    if not settings.is_sqlite:  # commits that queue messages NOTIFY: deliver at once
+        from contactguard.adapters.db.notify import OutboxListener
+
+        listener = OutboxListener(container.engine, pool.wake)
+
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("stopping: finishing in-flight messages", extra={"signal": signum})
         pool.stop()
@@ -67,8 +73,12 @@ def worker(
                                       sorted(c.value for c in container.transports.senders)})
     print(f"worker ready ({threads} thread(s))", flush=True)
     pool.start()
+    if listener is not None:
+        listener.start()
     while not pool.join(0.5):
         pass
+    if listener is not None:
+        listener.stop()
     container.close()
     log.info("worker stopped", extra={"sent": pool.delivered})
 

@@ -49,16 +49,6 @@ def get_captured_message(deps: Deps, message_id: int) -> CapturedMessage:
                            row.reference, row.created_at, row.raw)
 
 
-def store_captured_email(deps: Deps, *, recipient: str, subject: str | None, text: str,
-                         html: str | None, raw: bytes, reference: str | None) -> None:
-    """Keep an email the embedded SMTP server received (dev mode)."""
-    with deps.uow() as uow:
-        uow.captured.add(channel="email", recipient=normalize_recipient(recipient),
-                         subject=subject, body=text, html=html, raw=raw, reference=reference,
-                         now=deps.clock.now())
-        uow.commit()
-
-
 def list_captured_messages(deps: Deps, *, to: str | None = None,
                            limit: int = 50) -> list[CapturedMessage]:
     """Messages the capture transport received, newest first, optionally for one recipient."""

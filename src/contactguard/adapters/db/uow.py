@@ -86,8 +86,10 @@ class SqlUnitOfWork:
 
     def __init__(self, engine: Engine, *, write: bool = True,
                  on_outbox: Callable[[frozenset[str]], None] | None = None,
-                 write_lock: AbstractContextManager[object] | None = None) -> None:
+                 write_lock: AbstractContextManager[object] | None = None,
+                 notify: Callable[[Connection, set[str]], None] | None = None) -> None:
         self._engine = engine
+        self._notify = notify  # PostgreSQL: NOTIFY workers in the transaction that queued
         self._write = write
         self._write_lock = write_lock if write else None
         self._on_outbox = on_outbox
@@ -161,6 +163,8 @@ class SqlUnitOfWork:
         before, self._before = self._before, []
         for callback in before:  # last statements of the transaction (audit log appends)
             callback()
+        if self.outbox_written and self._notify is not None:
+            self._notify(self.connection, self._outbox_lanes)
         self.connection.commit()
         callbacks, self._callbacks = self._callbacks, []
         if self.outbox_written and self._on_outbox is not None:

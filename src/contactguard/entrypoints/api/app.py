@@ -59,15 +59,25 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
         container.extras.setdefault("limiter", anyio.CapacityLimiter(10))
     app = FastAPI(title="ContactGuard", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan, docs_url=None, redoc_url=None)
-    _install_docs(app)
     app.state.container = container
     install_problem_handlers(app)
     for router in (accounts.router, verifications.router, account_sessions.router,
                    policy_routes.router, webhook_routes.router, audit_routes.router,
-                   campaign_routes.router, message_routes.router, dev.router):
+                   campaign_routes.router, message_routes.router, call_routes.router,
+                   protection_routes.router, inbound_routes.router, dev.router):
         _document_scopes(router)
-    app.include_router(accounts.router)
+
+    # Routes are matched in order, and matching the whole table costs more than some
+    # handlers: the hot path (liveness, verifications, the dev inbox a client polls) first.
+    @app.get("/healthz", tags=["meta"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
     app.include_router(verifications.router)
+    if container.settings.dev:
+        app.include_router(dev.router)
+    _install_docs(app)
+    app.include_router(accounts.router)
     app.include_router(account_sessions.router)
     web.install(app, container)
     app.include_router(policy_routes.router)
@@ -79,13 +89,7 @@ def create_app(container: Container, *, own_container: bool = False) -> FastAPI:
     app.include_router(call_routes.router)  # verify-the-caller (issue 9)
     app.include_router(protection_routes.router)  # the SMS-pumping guard's blocks (issue 11)
     app.include_router(inbound_routes.router)  # inbound mail and phishing waves (issue 9)
-    if container.settings.dev:
-        app.include_router(dev.router)
     catalog = problem_catalog()
-
-    @app.get("/healthz", tags=["meta"], summary="Liveness")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
 
     @app.get("/metrics", tags=["meta"], summary="Prometheus metrics")
     async def metrics() -> Response:

@@ -11,12 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from contactguard.adapters.delivery.dev_smtp import QuietController
+from aiosmtpd.controller import Controller
 
 log = logging.getLogger("contactguard.inbound_smtp")
+
+
+class QuietController(Controller):
+    """aiosmtpd's controller, whose readiness probe ends its SMTP session with QUIT.
+
+    The stock probe reads the greeting and hangs up mid-session (an EOF the server logs as
+    "Connection lost during _handle_client()"); this one says goodbye like any client.
+    """
+
+    def _trigger_server(self) -> None:
+        with socket.create_connection((self.hostname or "127.0.0.1", self.port), 1.0) as sock:
+            sock.recv(1024)  # the greeting: the server's protocol object now exists
+            sock.sendall(b"QUIT\r\n")
+            sock.recv(1024)  # 221 Bye
 
 #: A common mail size limit, announced in EHLO (SIZE) and enforced by aiosmtpd.
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024

@@ -155,7 +155,7 @@ def test_keys_made_before_scopes_keep_full_access(database_url: str) -> None:
     from tests.conftest import _truncate
 
     _truncate(database_url)
-    command.downgrade(alembic_config(database_url), "0010")
+    command.downgrade(alembic_config(database_url), "0014")
     engine = create_engine(database_url)
     try:
         with engine.begin() as conn:

@@ -91,3 +91,44 @@ def test_0005_keeps_data_fills_lanes_and_never_reuses_ids(database_url: str) -> 
     finally:
         engine.dispose()
         _truncate(database_url)
+
+
+# Revisions 0010-0012 shipped (stop 14) as empty placeholders: a database that ran them is at
+# 0012 with none of their later content. Their content lives in 0014-0016, so such a database
+# gets every table on upgrade; a released revision's upgrade must never change again.
+SHIPPED_PLACEHOLDERS = ("0010_protection.py", "0011_seller_center.py", "0012_inbound.py")
+
+
+def test_shipped_placeholder_revisions_stay_empty() -> None:
+    import ast
+    from pathlib import Path
+
+    import contactguard.adapters.db as db
+
+    folder = Path(db.__file__).parent / "migrations" / "versions"
+    for name in SHIPPED_PLACEHOLDERS:
+        tree = ast.parse((folder / name).read_text())
+        bodies = {node.name: node.body for node in tree.body if isinstance(node, ast.FunctionDef)}
+        for function in ("upgrade", "downgrade"):
+            assert [type(n) for n in bodies[function]] == [ast.Pass], (name, function)
+
+
+def test_a_database_at_the_shipped_placeholders_upgrades_to_every_table(tmp_path) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from contactguard.adapters.db.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'shipped.db'}"
+    command.upgrade(alembic_config(url), "0012")  # what a database of that release holds
+    engine = create_engine(url)
+    try:
+        assert "protection_blocks" not in inspect(engine).get_table_names()
+        upgrade(url)
+        assert current_revision(url) is not None
+        found = set(inspect(engine).get_table_names())
+        assert {"protection_blocks", "phone_sends", "inbound_reports", "phishing_waves",
+                "call_sessions"} <= found
+        assert "scopes" in {c["name"] for c in inspect(engine).get_columns("api_keys")}
+    finally:
+        engine.dispose()

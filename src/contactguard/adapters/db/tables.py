@@ -588,7 +588,7 @@ compliance_daily = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
-# --- Shared limits and abuse protection (issue 11; migration 0010) --------------------------
+# --- Shared limits and abuse protection (issue 11; migration 0014) --------------------------
 
 # SMS and voice codes sent, per number prefix (the E.164 number without its last 4 digits)
 # and country: the SMS-pumping guard counts them in its window (velocity, conversion, daily
@@ -627,9 +627,9 @@ protection_blocks = Table(
     sqlite_autoincrement=True,
 )
 
-# --- Seller Center (issue 12; migration 0011) -----------------------------------------------
+# --- Seller Center (issue 12) -------------------------------------------------------------
 
-# --- Inbound mail, phishing waves, verify-the-caller (issue 9; migration 0012) ---------------
+# --- Inbound mail, phishing waves (issue 9; migration 0016) ---------------------------------
 
 # Reports forwarded to the report address: the checker's verdict and what groups them into
 # waves. The reporter is kept as a keyed hash and a masked address only.

@@ -1,7 +1,10 @@
-"""campaign fan-out and import at scale (issue 8)
+"""seller center (issue 12)
 
-Revision ID: 0014
-Revises: 0013
+This revision shipped empty (a placeholder) and so must stay empty: databases already at it
+never run it again. Its content is in a later revision (0014-0016).
+
+Revision ID: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ from alembic import op  # noqa: F401
 
 import contactguard.adapters.db.tables  # noqa: F401
 
-revision = "0014"
-down_revision = "0013"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """API key scopes (issue 11); the audit anchor needs no table (it is kept outside)
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0015
+Revises: 0014
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 import contactguard.adapters.db.tables  # noqa: F401
 
-revision = "0011"
-down_revision = "0010"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -78,6 +78,7 @@ class UnitOfWork(Protocol):
     login_failures: Any
     console: Any
     campaigns: Any
+    imports: Any  # set-based account import (issue 8)
     ledger: Any  # the sent ledger (issue 9)
 
     def __enter__(self) -> UnitOfWork: ...

@@ -18,6 +18,7 @@ from contactguard.adapters.db.console import (
 from contactguard.adapters.db.delivery import DeliverabilityRepository, ReceiptRepository
 from contactguard.adapters.db.engine import SQLITE_WRITE
 from contactguard.adapters.db.errors import translate_db_error
+from contactguard.adapters.db.imports import ImportRepository
 from contactguard.adapters.db.ledger import LedgerRepository
 from contactguard.adapters.db.outbox import OutboxRepository
 from contactguard.adapters.db.policy_repos import (
@@ -127,6 +128,7 @@ class SqlUnitOfWork:
         self.login_failures = LoginFailureRepository(conn)
         self.console = ConsoleRepository(conn)
         self.campaigns = CampaignRepository(conn)
+        self.imports = ImportRepository(conn)  # set-based account import (issue 8)
         self.ledger = LedgerRepository(conn)
         return self
 

@@ -204,7 +204,7 @@ def _chunks(rows: Iterable[tuple[int, dict[str, Any] | str]]
 def _checked_chunks(deps: Deps, rows: Iterable[tuple[int, dict[str, Any] | str]],
                     processes: int | None) -> Iterator[list[_Checked]]:
     """Checked chunks in file order; from the second chunk on, checked by a process pool
-    (bounded: at most two chunks per process in flight, so memory stays flat)."""
+    (bounded: one chunk per process in flight and one waiting, so memory stays flat)."""
     allow = deps.allow_unknown_line_types
     chunks = _chunks(rows)
     first = next(chunks, None)
@@ -222,7 +222,7 @@ def _checked_chunks(deps: Deps, rows: Iterable[tuple[int, dict[str, Any] | str]]
         for chunk in (first, second):
             pending.append(pool.apply_async(_check_chunk, (allow, chunk)))
         for chunk in chunks:
-            if len(pending) >= 2 * wanted:
+            if len(pending) > wanted:
                 yield pending.popleft().get()
             pending.append(pool.apply_async(_check_chunk, (allow, chunk)))
         while pending:

@@ -76,6 +76,8 @@ class CampaignRunner:
     def __init__(self, deps: Deps, *, batch: int = 2000) -> None:
         self._deps = deps
         self.batch = batch
+        #: Plan ranges set-based where possible (PostgreSQL, no throttle); False: row by row.
+        self.set_based = True
         self._plans: dict[int, _Plans] = {}
         self._lock = threading.Lock()
 
@@ -176,7 +178,7 @@ class CampaignRunner:
         claimed = uow.campaigns.claim_range(row.id)
         if claimed is None:  # all planned, or the rest is being planned by other workers
             return 0, 0
-        if uow.campaigns.is_postgres and spec.throttle_per_second is None:
+        if self.set_based and uow.campaigns.is_postgres and spec.throttle_per_second is None:
             return self._plan_in_sql(uow, row, spec, now, claimed)
         accounts = uow.campaigns.audience_range(spec.audience, first_id=claimed.first_id,
                                                 last_id=claimed.last_id)

@@ -49,7 +49,7 @@ def write_csv(path: Path, rows: int) -> int:
             elif n % 2:
                 phone = f"+86 138 {n // 10000:04d} {n % 10000:04d}"
             else:
-                phone = f"+44 7911 {n % 1000000:06d}"
+                phone = f"+44 7400 {n % 1000000:06d}"
             country = "CN" if n % 2 else "GB"
             locale = "zh-Hans" if n % 2 else ""
             out.write(f"seller-{n},Shop {n},{country},{locale},,owner-{n}@shop{n % 97}.example.com,"
@@ -146,7 +146,6 @@ def main() -> None:
             copies.append(bare_copy(url, source))
             seconds, peak, total, summary = run_import(url, source, work / "var")
             expected = f"{args.rows - bad} created, 0 updated, {bad} rejected"
-            assert expected in summary, (summary, expected)
             imports.append(seconds)
             peaks.append(peak)
             totals.append(total)
@@ -155,6 +154,7 @@ def main() -> None:
                               "peak_rss_mb": round(peak), "peak_rss_all_mb": round(total),
                               "bare_copy_s": round(copies[-1], 2), "summary": summary}),
                   flush=True)
+            assert expected in summary, (summary, expected)
         median, baseline = statistics.median(imports), statistics.median(copies)
         print(json.dumps({"rows": args.rows, "runs": args.runs, "import_median_s": round(median, 1),
                           "rows_per_s": round(args.rows / median),

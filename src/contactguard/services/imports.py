@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import multiprocessing
 import os
@@ -203,7 +204,7 @@ def _chunks(rows: Iterable[tuple[int, dict[str, Any] | str]]
 
 def _checked_chunks(deps: Deps, rows: Iterable[tuple[int, dict[str, Any] | str]],
                     processes: int | None) -> Iterator[list[_Checked]]:
-    """Checked chunks in file order; from the second chunk on, checked by a process pool
+    """Checked chunks in file order; when there is more than one, checked by a process pool
     (bounded: one chunk per process in flight and one waiting, so memory stays flat)."""
     allow = deps.allow_unknown_line_types
     chunks = _chunks(rows)
@@ -212,8 +213,8 @@ def _checked_chunks(deps: Deps, rows: Iterable[tuple[int, dict[str, Any] | str]]
         return
     wanted = processes if processes is not None else min(os.cpu_count() or 1, 2)
     second = next(chunks, None)
-    if second is None or wanted <= 1:
-        for chunk in (first, second, *chunks) if second is not None else (first,):
+    if second is None or wanted <= 1:  # one chunk, or no pool wanted: check here, lazily
+        for chunk in itertools.chain((first,), () if second is None else (second,), chunks):
             yield _check_chunk(allow, chunk)
         return
     context = multiprocessing.get_context("spawn")  # no inherited engine, threads or locks

@@ -16,7 +16,8 @@ import idna
 import phonenumbers
 from babel import Locale, UnknownLocaleError
 from email_validator import EmailNotValidError, validate_email
-from phonenumbers import PhoneNumberType
+from phonenumbers import PhoneMetadata, PhoneNumberType
+from phonenumbers.phonenumberutil import _number_type_helper
 
 from contactguard.domain.contacts import PHONE_CHANNELS, REFUSED_LINE_TYPES, LineType
 from contactguard.domain.text import (
@@ -64,11 +65,14 @@ def parse_phone(
     except phonenumbers.NumberParseException:
         _fail(field, f"'{_preview(text)}' is not a phone number", "invalid_phone",
               value=_preview(text))
-    if not phonenumbers.is_valid_number(number):
-        region = phonenumbers.region_code_for_number(number) or default_region
+    # is_valid_number() and number_type() each look the region up again (the costliest step
+    # of an import row): look it up once and ask the same questions with it
+    number_region = phonenumbers.region_code_for_number(number)
+    if not phonenumbers.is_valid_number_for_region(number, number_region):  # type: ignore[arg-type]
+        region = number_region or default_region
         _fail(field, f"'{_preview(text)}' is not a valid number for region {region}", "invalid_phone",
               value=_preview(text), region=region)
-    line_type = _LINE_TYPES.get(phonenumbers.number_type(number), LineType.UNKNOWN)
+    line_type = _LINE_TYPES.get(_number_type(number, number_region), LineType.UNKNOWN)
     if line_type in REFUSED_LINE_TYPES:
         _fail(field, REFUSED_LINE_TYPES[line_type], line_type.value)
     if line_type is LineType.UNKNOWN and not allow_unknown:
@@ -77,8 +81,16 @@ def parse_phone(
     if line_type not in PHONE_CHANNELS and line_type is not LineType.UNKNOWN:
         _fail(field, f"{line_type.value.replace('_', ' ')} numbers cannot receive codes", line_type.value)
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return ParsedPhone(e164=e164, line_type=line_type,
-                       region=phonenumbers.region_code_for_number(number))
+    return ParsedPhone(e164=e164, line_type=line_type, region=number_region)
+
+
+def _number_type(number: phonenumbers.PhoneNumber, region: str | None) -> int:
+    """``phonenumbers.number_type(number)`` with the number's region already known."""
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(
+        number.country_code, region)  # type: ignore[arg-type]
+    if metadata is None:
+        return int(phonenumbers.PhoneNumberType.UNKNOWN)
+    return int(_number_type_helper(phonenumbers.national_significant_number(number), metadata))
 
 
 def normalize_email(raw: str, *, field: str, check_deliverability: bool = False) -> str:

@@ -79,6 +79,7 @@ class UnitOfWork(Protocol):
     login_failures: Any
     console: Any
     campaigns: Any
+    imports: Any  # set-based account import (issue 8)
     ledger: Any  # the sent ledger (issue 9)
     call_sessions: Any  # verify-the-caller (issue 9)
     protection: Any  # send locks, phone sends per prefix, blocks (issue 11)

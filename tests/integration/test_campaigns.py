@@ -156,7 +156,10 @@ def test_a_failure_between_notice_and_email_leaves_neither(
     campaign = client.post("/v1/campaigns", json=campaign_body(
         audience={"countries": ["GB"]}, quiet_hours=None)).json()
     client.post(f"/v1/campaigns/{campaign['id']}/launch")
-    faulty = FaultInjector(container.deps.uow, after="outbox.add_many", times=100)
+    # PostgreSQL plans set-based (outbox.add_planned), SQLite row by row (outbox.add_many)
+    postgres = container.settings.database_url.startswith("postgresql")
+    faulty = FaultInjector(container.deps.uow, times=100,
+                           after="outbox.add_planned" if postgres else "outbox.add_many")
     runner = CampaignRunner(replace(container.deps, uow=faulty))
     with pytest.raises(InjectedFault):
         while True:
@@ -185,6 +188,13 @@ class _RacedSteps:
     def add_steps(self, rows):  # type: ignore[no-untyped-def]
         self._inner.add_steps(rows)  # the other worker's insert
         return self._inner.add_steps(rows)
+
+    def add_staged_steps(self, campaign_id, **kwargs):  # type: ignore[no-untyped-def]
+        # PostgreSQL's set-based planning: the other worker's insert, whose marks in the
+        # staging table are not this worker's
+        self._inner.add_staged_steps(campaign_id, **kwargs)
+        self._inner._conn.exec_driver_sql("UPDATE cg_plan SET written = false")
+        return self._inner.add_staged_steps(campaign_id, **kwargs)
 
 
 def test_a_step_another_worker_wrote_is_not_sent_again(

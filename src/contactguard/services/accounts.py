@@ -131,6 +131,12 @@ def validate_account_input(deps: Deps, data: AccountInput) -> None:
     _validate(deps, data)
 
 
+def clean_account(deps: Deps, data: AccountInput) -> _CleanAccount:
+    """``data`` checked and normalised (contacts parsed where the country is known); needs
+    only ``deps.allow_unknown_line_types``. Raises ValidationFailed."""
+    return _validate(deps, data)
+
+
 def get_account(deps: Deps, external_id: str) -> AccountView:
     """Raises AccountNotFound."""
     with deps.reader() as uow:

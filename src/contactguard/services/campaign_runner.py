@@ -76,6 +76,8 @@ class CampaignRunner:
     def __init__(self, deps: Deps, *, batch: int = 2000) -> None:
         self._deps = deps
         self.batch = batch
+        #: Plan ranges set-based where possible (PostgreSQL, no throttle); False: row by row.
+        self.set_based = True
         self._plans: dict[int, _Plans] = {}
         self._lock = threading.Lock()
 
@@ -176,6 +178,8 @@ class CampaignRunner:
         claimed = uow.campaigns.claim_range(row.id)
         if claimed is None:  # all planned, or the rest is being planned by other workers
             return 0, 0
+        if self.set_based and uow.campaigns.is_postgres and spec.throttle_per_second is None:
+            return self._plan_in_sql(uow, row, spec, now, claimed)
         accounts = uow.campaigns.audience_range(spec.audience, first_id=claimed.first_id,
                                                 last_id=claimed.last_id)
         plans = self._group_plans(row, spec)
@@ -196,6 +200,76 @@ class CampaignRunner:
         used = self._write(uow, row, decided, now)
         uow.campaigns.finish_range(row.id, claimed.range_no, accounts=len(accounts), now=now)
         return max(len(accounts), 1), used
+
+    def _plan_in_sql(self, uow: UnitOfWork, row: Any, spec: CampaignSpec, now: datetime,
+                     claimed: Any) -> tuple[int, int]:
+        """:meth:`_plan` done set-based (PostgreSQL, no throttle): the decision of
+        :meth:`_decide` is the same for every account of a (country, time zone, locale) whose
+        open contacts are the same, so Python decides those few groups and the database
+        applies them to the range: targets, notices (steps, unique key), their email/SMS rows
+        and the compliance marks, all in this transaction."""
+        deps = self._deps
+        first, last = claimed.first_id, claimed.last_id
+        plans = self._group_plans(row, spec)
+        groups = []
+        allowed_now: dict[tuple[str, str], datetime] = {}
+        for country, time_zone, locale in uow.campaigns.staged_groups(
+                spec.audience, first_id=first, last_id=last):
+            plan = self._plan_for(plans, spec, country, time_zone)
+            for open_kinds in _open_subsets(spec.contacts):
+                group = {"country": country, "time_zone": time_zone, "locale": locale,
+                         "open_mask": _mask(open_kinds), "state": TargetState.SCHEDULED.value,
+                         "deadline": plan.deadline.at, "notified_at": None,
+                         "next_step": NOTICE_STEP, "next_step_at": plan.notice_at,
+                         "send": False, "template": None}
+                groups.append(group)
+                if plan.notice_at > now:
+                    continue
+                if not open_kinds:
+                    group.update(state=TargetState.SKIPPED.value, next_step=None,
+                                 next_step_at=None)
+                    continue
+                zone_info, calendar = zone(time_zone), deps.calendars(country)
+                allowed_at = allowed_now.get((country, time_zone))
+                if allowed_at is None:
+                    allowed_at = allowed_now[(country, time_zone)] = next_allowed(
+                        now, zone_info, calendar, spec.quiet_hours)
+                if allowed_at > now:
+                    group["next_step_at"] = allowed_at
+                    continue
+                deadline = deadline_after_notice(plan.deadline.at, now, zone_info, calendar,
+                                                 deps.policy.min_notice_days)
+                reminder = next_reminder(deadline, spec.reminders, now, zone_info, calendar,
+                                         spec.quiet_hours, after_step=NOTICE_STEP)
+                shared = message_params(
+                    deps, account_name="", campaign_id=row.id, campaign_name=row.name,
+                    step=NOTICE_STEP, deadline=deadline, kinds=open_kinds, locale=locale,
+                    time_zone=time_zone, country=country)
+                del shared["account_name"]
+                group.update(state=TargetState.NOTIFIED.value, deadline=deadline,
+                             notified_at=now, next_step=reminder.step if reminder else None,
+                             next_step_at=reminder.at if reminder else None, send=True,
+                             template=json.dumps(shared, ensure_ascii=False)[1:])
+        phone_kind = ContactKind.EMERGENCY_PHONE
+        staged = uow.campaigns.stage_plan(
+            spec.audience, first_id=first, last_id=last, groups=groups,
+            references=[new_reference() for _ in range(last - first + 1)],
+            contacts=spec.contacts, email=Channel.EMAIL in spec.channels,
+            sms=Channel.SMS in spec.channels,
+            sms_line_types=[t.value for t in LineType
+                            if Channel.SMS in allowed_channels(phone_kind, t)],
+            fresh_after=now - deps.policy.reverify_after)
+        uow.campaigns.add_staged_targets(row.id)
+        kind = _kind(NOTICE_STEP)
+        written = uow.campaigns.add_staged_steps(row.id, step=NOTICE_STEP, kind=kind.value,
+                                                 now=now)
+        uow.outbox.add_planned(kind=kind, now=now)
+        uow.outbox.seal_planned([
+            (reference, deps.box.seal(json.dumps({"security_phrase": phrase}).encode()))
+            for reference, phrase in uow.campaigns.staged_phrases()])
+        uow.campaigns.mark_staged_recheck(now)
+        uow.campaigns.finish_range(row.id, claimed.range_no, accounts=staged, now=now)
+        return max(staged, 1), written
 
     # --- due steps ------------------------------------------------------------------------
 
@@ -448,6 +522,20 @@ class _Decision:
     open_kinds: list[ContactKind] = field(default_factory=list)
     reference: str | None = None
     channels: dict[Channel, str] = field(default_factory=dict)
+
+
+def _open_subsets(contacts: Sequence[ContactKind]) -> list[list[ContactKind]]:
+    """Every subset of the campaign's contacts (in the campaign's order), empty included."""
+    subsets: list[list[ContactKind]] = [[]]
+    for kind in contacts:
+        subsets += [[*subset, kind] for subset in subsets]
+    return [[k for k in contacts if k in subset] for subset in subsets]
+
+
+def _mask(kinds: Sequence[ContactKind]) -> int:
+    """The ``open_mask`` of ``stage_plan``: 1 the email, 2 the phone still to verify."""
+    return ((1 if ContactKind.EMERGENCY_EMAIL in kinds else 0)
+            | (2 if ContactKind.EMERGENCY_PHONE in kinds else 0))
 
 
 def _kind(step: int) -> MessageKind:

@@ -32,6 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from contactguard.adapters.db import tables as t
 from contactguard.adapters.db.bulk import bulk_insert
+from contactguard.adapters.db.campaign_plan import PlanRepositoryMixin
 from contactguard.domain.campaign_spec import Audience
 from contactguard.domain.campaigns import TargetState
 from contactguard.domain.contacts import ContactKind
@@ -69,7 +70,7 @@ def _audience_where(audience: Audience) -> list[ColumnElement[bool]]:
     return where
 
 
-class CampaignRepository:
+class CampaignRepository(PlanRepositoryMixin):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
@@ -490,3 +491,4 @@ def _with_contacts(query: Any) -> Any:
                                email.c.kind == ContactKind.EMERGENCY_EMAIL.value))
         .outerjoin(phone, and_(phone.c.account_id == a.id,
                                phone.c.kind == ContactKind.EMERGENCY_PHONE.value)))
+

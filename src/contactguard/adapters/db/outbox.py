@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, String, any_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Row, String, any_, bindparam, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from contactguard.adapters.db import tables as t
@@ -77,6 +77,28 @@ class OutboxRepository:
             for lane in {row["lane"] for row in with_lanes}:
                 self._on_add(lane)
         return bulk_insert(self._conn, t.outbox, MANY_COLUMNS, with_lanes)
+
+    def add_planned(self, *, kind: MessageKind, now: datetime) -> int:
+        """Write the email/SMS messages of the campaign notices staged by
+        ``CampaignRepository.stage_plan`` and written by ``add_staged_steps`` (PostgreSQL),
+        in one INSERT ... SELECT: one row per reachable channel, the notice's reference, the
+        parameters with the account's name, lane from :func:`lane_for`, no secret yet
+        (:meth:`seal_planned` adds them). Returns how many."""
+        lanes = {channel: lane_for(kind, channel) for channel in (Channel.EMAIL, Channel.SMS)}
+        added = int(self._conn.execute(_ADD_PLANNED, {
+            "kind": kind.value, "now": now, "email_lane": lanes[Channel.EMAIL],
+            "sms_lane": lanes[Channel.SMS], "status": MessageStatus.PENDING.value}).rowcount)
+        if added and self._on_add is not None:
+            for lane in set(lanes.values()):
+                self._on_add(lane)
+        return added
+
+    def seal_planned(self, secrets: Sequence[tuple[str, str]]) -> int:
+        """Set the sealed secret of the planned email of each (reference, sealed secret)."""
+        if not secrets:
+            return 0
+        return int(self._conn.execute(_SEAL_PLANNED, {
+            "references": [r for r, _ in secrets], "secrets": [s for _, s in secrets]}).rowcount)
 
     def claim_due(self, *, now: datetime, owner: str, lease: timedelta, limit: int,
                   lanes: Sequence[Lane] | None = None) -> list[tuple[StoredMessage, str | None]]:
@@ -258,3 +280,21 @@ def _stored(row: Row[Any]) -> StoredMessage:
         status=MessageStatus(m["status"]), attempts=m["attempts"], created_at=m["created_at"],
         handed_over_at=m["handed_over_at"],
     )
+
+
+_ADD_PLANNED = text("""
+INSERT INTO outbox (reference, account_id, kind, channel, recipient, locale, params, secret,
+                    status, attempts, available_at, created_at, lane)
+SELECT p.reference, p.account_id, :kind, ch.channel, ch.recipient, p.locale,
+       CAST('{"account_name":' || to_json(p.name)::text || ',' || p.template AS json), NULL,
+       :status, 0, :now, :now, ch.lane
+FROM cg_plan p CROSS JOIN LATERAL (VALUES ('email', p.email_to, p.email_ok, :email_lane),
+                                          ('sms', p.phone_to, p.sms_ok, :sms_lane))
+     AS ch(channel, recipient, ok, lane)
+WHERE p.written AND ch.ok
+""")
+
+_SEAL_PLANNED = text(
+    "UPDATE outbox o SET secret = v.secret FROM unnest(CAST(:references AS varchar[]), "
+    "CAST(:secrets AS text[])) AS v(reference, secret) "
+    "WHERE o.reference = v.reference AND o.channel = 'email'")

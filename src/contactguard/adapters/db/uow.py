@@ -19,6 +19,7 @@ from contactguard.adapters.db.console import (
 from contactguard.adapters.db.delivery import DeliverabilityRepository, ReceiptRepository
 from contactguard.adapters.db.engine import SQLITE_WRITE
 from contactguard.adapters.db.errors import translate_db_error
+from contactguard.adapters.db.imports import ImportRepository
 from contactguard.adapters.db.inbound import InboundRepository
 from contactguard.adapters.db.ledger import LedgerRepository
 from contactguard.adapters.db.outbox import OutboxRepository
@@ -135,6 +136,7 @@ class SqlUnitOfWork:
         self.login_failures = LoginFailureRepository(conn)
         self.console = ConsoleRepository(conn)
         self.campaigns = CampaignRepository(conn)
+        self.imports = ImportRepository(conn)  # set-based account import (issue 8)
         self.ledger = LedgerRepository(conn)
         self.call_sessions = CallSessionRepository(conn)
         self.protection = ProtectionRepository(conn)

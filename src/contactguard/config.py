@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     rate_limits: str = Field(
         "on", description="'off' turns the rate limits and the SMS-pumping guard off (load "
         "tests only; a warning is logged at start). Cooldowns and attempt limits stay on.")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", description="Comma list of proxy addresses (or '*') whose "
+        "X-Forwarded-For / X-Forwarded-Proto are trusted: the per-address limits then count "
+        "the seller's address, not the proxy's.")
 
     # --- Campaigns (issue 8) ---
     campaign_batch: int = Field(2000, ge=10, le=50_000,

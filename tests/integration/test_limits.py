@@ -126,6 +126,18 @@ def test_seller_sign_ins_are_limited_per_address(build) -> None:
     assert console == [429, 429, 429]  # one count per address for every sign-in form
 
 
+def test_the_call_banner_poll_is_not_counted_per_address(build) -> None:
+    """Every open Seller Center page polls /seller/call every 3 s: sellers sharing one address
+    (an office, a carrier's NAT) must not run into the page limit by keeping tabs open."""
+    container = build()
+    protect(container, seller_ip_per_minute=3)
+    client = TestClient(create_app(container), raise_server_exceptions=False)
+    polls = [client.get("/seller/call").status_code for _ in range(10)]
+    assert 429 not in polls and set(polls) == {204}  # no session: nothing to show, not counted
+    pages = [client.get("/seller", follow_redirects=False).status_code for _ in range(4)]
+    assert pages[:3].count(429) == 0 and pages[3] == 429
+
+
 def test_limits_are_shared_through_redis(build, redis_url) -> None:
     prefix = f"cg{secrets.token_hex(4)}"
     first, second = build(redis_url=redis_url, redis_prefix=prefix), \

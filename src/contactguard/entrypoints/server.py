@@ -54,7 +54,8 @@ def run_server(*, host: str | None = None, port: int | None = None, workers: int
             _prepare_dev(container, host, port, smtp.url if smtp else None)
         app = create_app(container, own_container=True)
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,
-                    proxy_headers=True, server_header=False)
+                    proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
+                    server_header=False)
     finally:
         if smtp is not None:
             smtp.stop()
@@ -79,7 +80,8 @@ def _run_workers(settings: Settings, host: str, port: int, workers: int,
             os.environ[variable] = str(value)
     uvicorn.run("contactguard.entrypoints.server:app_from_environment", factory=True,
                 workers=workers, host=host, port=port, log_config=None, access_log=False,
-                proxy_headers=True, server_header=False)
+                proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
+                server_header=False)
 
 
 def app_from_environment() -> FastAPI:

@@ -64,6 +64,10 @@ NO_API_KEY_PREFIXES: tuple[str, ...] = ("/v1/providers/",)
 #: Paths limited per client address (issue 11): sign-ins, then every Seller Center page.
 SIGN_IN_PREFIXES: tuple[str, ...] = ("/seller/session/", "/console/login", "/dev/login")
 ADDRESS_LIMITED_PREFIXES: tuple[str, ...] = ("/seller", "/console/login", "/dev/login")
+#: What every open Seller Center page polls (the verify-the-caller banner, every 3 s): it needs
+#: a signed-in session and is not counted per address, so sellers sharing one address (an
+#: office, a carrier's NAT) never reach the page limit by merely keeping tabs open.
+POLLED_PATHS: frozenset[str] = frozenset({"/seller/call"})
 
 _URLENCODED = b"application/x-www-form-urlencoded"
 _NUL = "must not contain NUL characters (U+0000)"
@@ -150,7 +154,7 @@ class RequestGuard:
         if path.startswith(SIGN_IN_PREFIXES) and (
                 scope["method"] == "POST" or path.startswith("/seller/session/")):
             abuse.enforce(deps, "login_ip", f"login:{address}")
-        if path.startswith("/seller"):
+        if path.startswith("/seller") and path not in POLLED_PATHS:
             abuse.enforce(deps, "seller_ip", f"seller:{address}")
 
     async def _authenticate(self, authorization: bytes) -> Any:

@@ -215,6 +215,35 @@ def test_differently_cased_addresses_share_one_cooldown(container, client) -> No
     assert destination_key("MailBox@Example.NET", is_email=True) == "mailbox@example.net"
 
 
+def test_a_send_waits_for_the_destination_lock_another_transaction_holds(
+        container, client) -> None:
+    """Deterministic form of the race below: while another transaction holds the number's
+    destination lock (as a concurrent start for another account does between its cooldown
+    check and its commit), a start for a second account sharing the number must wait."""
+    if container.settings.is_sqlite:
+        pytest.skip("SQLite's writing transactions are serial; the lock is PostgreSQL's")
+    deps = container.deps
+    phone = number(PREFIX_B, 90)
+    for external_id in ("held-a", "held-b"):
+        make_account(client, external_id, country="DE", email=None, phone=phone)
+    key = destination_key(phone, is_email=False)
+    outcome: list[str] = []
+
+    def second_start() -> None:
+        verification.start_verification(deps, account="held-b",
+                                         contact=ContactKind.EMERGENCY_PHONE, channel=Channel.SMS)
+        outcome.append("sent")
+
+    with deps.uow() as uow:
+        uow.protection.lock(f"destination:{key}")
+        worker = threading.Thread(target=second_start)
+        worker.start()
+        worker.join(1.5)
+        assert worker.is_alive() and outcome == [], "the start did not wait for the lock"
+    worker.join(10)
+    assert outcome == ["sent"]  # released: it goes on (nothing was sent meanwhile)
+
+
 def test_two_accounts_sharing_a_phone_never_both_get_a_code_under_a_race(
         container, client) -> None:
     """On PostgreSQL the contact row locks differ: an advisory lock on the destination

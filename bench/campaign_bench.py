@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -31,14 +29,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pg_support import SECRET, rss_kb, throwaway_database
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from contactguard.adapters.db.migrate import upgrade
-
-POSTGRES = os.environ.get("CONTACTGUARD_BENCH_POSTGRES_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-SECRET = "bench-secret-key-that-is-long-enough-0123456789"
 # (country, time zone, locale) by share of accounts
 MIX = [("CN", "Asia/Shanghai", "zh-Hans"), ("US", "America/New_York", "en"),
        ("GB", "Europe/London", "en"), ("DE", "Europe/Berlin", "en"),
@@ -130,13 +124,7 @@ def run_fan_out(url: str, var_dir: Path, batch: int, workers: int) -> tuple[floa
                  for _ in range(workers)]
     peak = 0
     while any(p.poll() is None for p in processes):
-        for process in processes:
-            try:
-                for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        peak = max(peak, int(line.split()[1]))
-            except OSError:
-                pass
+        peak = max([peak] + [rss_kb(process.pid) for process in processes])
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
     handled = 0
@@ -199,15 +187,7 @@ def main() -> None:
                         help="runner processes sharing the fan-out")
     parser.add_argument("--channels", default="in_app,email,sms")
     args = parser.parse_args()
-    admin = create_engine(make_url(POSTGRES), isolation_level="AUTOCOMMIT")
-    name = f"cg_bench_campaign_{secrets.token_hex(3)}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-    var_dir = Path(f"/tmp/{name}")
-    var_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        upgrade(url)
+    with throwaway_database("cg_bench_campaign") as (url, var_dir):
         started = time.perf_counter()
         seed(url, args.accounts)
         print(f"seeded {args.accounts:,} accounts in {time.perf_counter() - started:.1f} s",
@@ -236,10 +216,6 @@ def main() -> None:
                           "peak_rss_mb_max": round(max(peaks)),
                           "bare_copy_median_s": round(baseline, 1),
                           "ratio_to_bare_copy": round(median / baseline, 2)}), flush=True)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -20,21 +20,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from pg_support import SECRET, rss_kb, throwaway_database
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from contactguard.adapters.db.migrate import upgrade
-
-POSTGRES = os.environ.get("CONTACTGUARD_BENCH_POSTGRES_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-SECRET = "bench-secret-key-that-is-long-enough-0123456789"
 BIN = Path(sys.executable).parent / "contactguard"
 
 
@@ -93,7 +88,7 @@ def run_import(url: str, path: Path, var_dir: Path) -> tuple[float, float, float
     peak = total = 0
     while process.poll() is None:
         pids = [process.pid, *_children(process.pid)]
-        sizes = [_rss(pid) for pid in pids]
+        sizes = [rss_kb(pid) for pid in pids]
         peak, total = max(peak, *sizes), max(total, sum(sizes))
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
@@ -109,31 +104,13 @@ def _children(pid: int) -> list[int]:
     return [int(c) for c in found] + [g for c in found for g in _children(int(c))]
 
 
-def _rss(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    admin = create_engine(make_url(POSTGRES), isolation_level="AUTOCOMMIT")
-    name = f"cg_bench_import_{secrets.token_hex(3)}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-    work = Path(f"/tmp/{name}")
-    work.mkdir(parents=True, exist_ok=True)
-    source = work / "sellers.csv"
-    try:
-        upgrade(url)
+    with throwaway_database("cg_bench_import") as (url, work):
+        source = work / "sellers.csv"
         engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE raw_import (external_id text, name text, country "
@@ -162,10 +139,6 @@ def main() -> None:
                           "peak_rss_all_mb_max": round(max(totals)),
                           "bare_copy_median_s": round(baseline, 2),
                           "ratio_to_bare_copy": round(median / baseline, 1)}), flush=True)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -44,3 +45,10 @@ def start(client: TestClient, account: str, contact: str, channel: str | None = 
     if channel:
         body["channel"] = channel
     return client.post("/v1/verifications", json=body)
+
+
+def csrf_token_in(html: str) -> str:
+    """The CSRF token of a Seller Center or console page's form."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found.group(1)

@@ -24,7 +24,7 @@ from contactguard.services import call_sessions
 from contactguard.services.audit import list_entries
 from contactguard.services.seller_sessions import create_session_link
 from contactguard.testing import FrozenClock
-from tests.integration.conftest import make_account
+from tests.integration.conftest import csrf_token_in, make_account
 
 BASE = "https://sellers.acme.test"
 SELLER = Actor.seller("web-session:1", "seller-1")
@@ -37,16 +37,11 @@ def web(container: Container) -> Iterator[TestClient]:
         yield browser
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, html[:300]
-    return found.group(1)
-
 
 def _seller_signs_in(container: Container, web: TestClient, account: str) -> str:
     link = create_session_link(container.deps, account, base_url=BASE)
     assert web.get(urlsplit(link.url).path).status_code == 303
-    return _csrf(web.get("/seller/contacts").text)
+    return csrf_token_in(web.get("/seller/contacts").text)
 
 
 def _audit(container: Container, account: str) -> list[dict]:
@@ -184,7 +179,7 @@ def test_agent_in_console_and_seller_in_seller_center(container: Container, web:
     _sign_in(web, container, clock, "agent@acme.example.com", role="support")
     page = web.get("/console/accounts/seller-1")
     assert page.status_code == 200 and 'id="call-none"' in page.text
-    csrf = _csrf(page.text)
+    csrf = csrf_token_in(page.text)
     assert web.post("/console/accounts/seller-1/call", data={"agent_name": "Mei Lin"}
                     ).status_code == 403  # no CSRF token
     empty = web.post("/console/accounts/seller-1/call", data={"csrf_token": csrf,

@@ -20,6 +20,7 @@ from contactguard.services.seller_sessions import create_session_link
 from contactguard.testing import FrozenClock
 from tests.integration import checker_support
 from tests.integration.checker_support import send_code_email
+from tests.integration.conftest import csrf_token_in
 from tests.integration.test_checker_api import PHISH
 from tests.smtp_sink import SmtpSink
 
@@ -41,11 +42,6 @@ def web(smtp_container: Container) -> Iterator[TestClient]:
         yield client
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, html[:300]
-    return found.group(1)
-
 
 def _seller_signs_in(container: Container, web: TestClient, account: str) -> str:
     link = create_session_link(container.deps, account, base_url=BASE)
@@ -53,7 +49,7 @@ def _seller_signs_in(container: Container, web: TestClient, account: str) -> str
     page = web.get("/seller/check")
     assert page.status_code == 200
     assert re.search(r'<a href="/seller/check" aria-label="[^"]+" aria-current="page">', page.text)
-    return _csrf(page.text)
+    return csrf_token_in(page.text)
 
 
 def _reasons(html: str) -> dict[str, str]:
@@ -111,7 +107,7 @@ def test_reasons_in_chinese_and_evidence_escaped(smtp_container: Container,
     assert "&lt;img src=x onerror=alert(1)&gt;" in answer.text
 
 
-def test_check_page_inputs_limits_and_csrf(smtp_container: Container, smtp_client: TestClient,
+def test_check_page_inputs_limits_andcsrf_token_in(smtp_container: Container, smtp_client: TestClient,
                                            sink: SmtpSink, web: TestClient) -> None:
     send_code_email(smtp_container, smtp_client, sink, account="seller-1")
     csrf = _seller_signs_in(smtp_container, web, "seller-1")
@@ -159,7 +155,7 @@ def test_support_checks_a_message_in_the_console(smtp_container: Container,
     page = web.get("/console/check")
     assert page.status_code == 200
     assert '<a href="/console/check" aria-current="page">Check a message</a>' in page.text
-    csrf = _csrf(page.text)
+    csrf = csrf_token_in(page.text)
     answer = web.post("/console/check", data={"csrf_token": csrf, "mode": "file",
                                               "account": "seller-1"},
                       files={"file": ("code.eml", raw, "message/rfc822")})

@@ -25,7 +25,7 @@ from contactguard.services.accounts import AccountInput, set_contact, upsert_acc
 from contactguard.services.verification import check_code, start_verification
 from contactguard.testing import FrozenClock, RecordingSender
 from tests.conftest import latest_code
-from tests.integration.conftest import LANDLINE_CN
+from tests.integration.conftest import LANDLINE_CN, csrf_token_in
 
 PASSWORD = "a long passphrase for the console"
 ADMIN_GETS = ["/console/operators", "/console/sessions", "/console/webhooks", "/console/webhooks/1"]
@@ -48,18 +48,13 @@ def web(container: Container) -> Iterator[TestClient]:
         yield client
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, html[:500]
-    return found.group(1)
-
 
 def _sign_in(web: TestClient, container: Container, clock: FrozenClock, email: str,
              role: str = "admin") -> str:
     """Create an operator, sign in for the first time (enrol, new password); returns its secret."""
     created = operators.create_operator(container.deps, email, role, actor=CLI)
     page = web.get("/console/login")
-    csrf = _csrf(page.text)
+    csrf = csrf_token_in(page.text)
     answer = web.post("/console/login", data={"csrf_token": csrf, "email": email,
                                                "password": created.password})
     assert answer.status_code == 303 and answer.headers["location"] == "/console/login/enrol"
@@ -90,7 +85,7 @@ def test_the_session_opens_after_both_factors_and_ends_at_logout(
     assert _open_sessions(container) == 1
     assert web.get("/console").status_code == 200
     old = dict(web.cookies)
-    web.post("/console/logout", data={"csrf_token": _csrf(web.get("/console").text)})
+    web.post("/console/logout", data={"csrf_token": csrf_token_in(web.get("/console").text)})
     assert _open_sessions(container) == 0
     web.cookies.clear()
     for name, value in old.items():
@@ -99,7 +94,7 @@ def test_the_session_opens_after_both_factors_and_ends_at_logout(
 
     # Password only: no session yet; the half-way step expires after five minutes.
     clock.advance(seconds=60)
-    csrf = _csrf(web.get("/console/login").text)
+    csrf = csrf_token_in(web.get("/console/login").text)
     answer = web.post("/console/login", data={"csrf_token": csrf, "email": "lead@acme.example.com",
                                                "password": PASSWORD, "next": "//evil.example"})
     assert answer.headers["location"] == "/console/login/code"
@@ -112,7 +107,7 @@ def test_the_session_opens_after_both_factors_and_ends_at_logout(
     assert answer.headers["location"] == "/console/login?expired=1"
     assert _open_sessions(container) == 0
     # Again in time: the code opens the session, and ``next`` never leaves the console.
-    csrf = _csrf(web.get("/console/login").text)
+    csrf = csrf_token_in(web.get("/console/login").text)
     web.post("/console/login", data={"csrf_token": csrf, "email": "lead@acme.example.com",
                                      "password": PASSWORD, "next": "//evil.example"})
     answer = web.post("/console/login/code", data={"csrf_token": csrf,
@@ -129,7 +124,7 @@ def test_forms_need_the_csrf_token_and_failures_say_nothing_more(
     assert web.post("/console/policy", data={"csrf_token": "nope"}).status_code == 403
     assert len(operators.list_operators(container.deps)) == 1
     web.cookies.clear()
-    csrf = _csrf(web.get("/console/login").text)
+    csrf = csrf_token_in(web.get("/console/login").text)
     for email in ("lead@acme.example.com", "ghost@acme.example.com"):
         page = web.post("/console/login", data={"csrf_token": csrf, "email": email,
                                                  "password": "not the password"})
@@ -151,7 +146,7 @@ def test_support_is_refused_every_admin_page_and_action(
     assert web.get("/console/accounts/s1").status_code == 200
     policy_page = web.get("/console/policy")
     assert policy_page.status_code == 200 and 'id="policy-form"' not in policy_page.text
-    csrf = _csrf(policy_page.text)
+    csrf = csrf_token_in(policy_page.text)
     for path in ADMIN_GETS:
         page = web.get(path)
         assert page.status_code == 403 and "Not allowed for your role" in page.text, path
@@ -165,7 +160,7 @@ def test_an_admin_edits_the_policy_with_each_bad_field_named(
         web: TestClient, container: Container, clock: FrozenClock) -> None:
     _sign_in(web, container, clock, "lead@acme.example.com")
     page = web.get("/console/policy")
-    csrf = _csrf(page.text)
+    csrf = csrf_token_in(page.text)
     form = {"csrf_token": csrf, "required": ["emergency_email"], "reverify_after_days": "180",
             "due_soon_days": "200", "grace_days": "0", "min_notice_days": "10",
             "snooze_days": "3", "max_snoozes": "x", "max_contact_changes_per_day": "3",
@@ -289,7 +284,7 @@ def test_admin_pages_manage_operators_sessions_and_webhooks(
                                         events=["contact.changed"]).endpoint
     set_contact(deps, "s1", ContactKind.EMERGENCY_EMAIL, "new@lotus.example.com")
     _sign_in(web, container, clock, "lead@acme.example.com")
-    csrf = _csrf(web.get("/console/operators").text)
+    csrf = csrf_token_in(web.get("/console/operators").text)
 
     created = web.post("/console/operators", data={"csrf_token": csrf,
                                                    "email": "agent@acme.example.com",
@@ -343,7 +338,7 @@ def test_digits_of_other_scripts_are_a_field_error_not_a_server_error(
     """``"²".isdigit()`` is true but ``int("²")`` fails: such input is refused like any other."""
     _sign_in(web, container, clock, "lead@acme.example.com")
     page = web.get("/console/policy")
-    form = {"csrf_token": _csrf(page.text), "required": ["emergency_email"],
+    form = {"csrf_token": csrf_token_in(page.text), "required": ["emergency_email"],
             "reverify_after_days": "365", "due_soon_days": "30", "grace_days": "²",
             "min_notice_days": "14", "snooze_days": "3", "max_snoozes": "٣",
             "max_contact_changes_per_day": "3", "min_signals": "", "locale": ["en"],

@@ -204,3 +204,15 @@ def test_brand_in_a_free_mailbox_address() -> None:
     assert result.verdict == "phishing"
     assert signs["display_name_spoof"] == "amazon.seller.support@outlook.com (a free mailbox)"
     assert {"asks_for_reply", "asks_for_credentials"} <= set(signs)
+
+
+def test_latin_brand_written_between_chinese_characters() -> None:
+    """Chinese puts no spaces around a Latin name ("您的Amazon店铺"): still the brand."""
+    lure = ("亲爱的卖家，您的Amazon店铺将在24小时内被暂停。请回复本邮件并提供您的密码和验证码："
+            "https://bit.ly/3xYzQ9")
+    result = check_message(brand_deps(), text=lure, locale="zh-Hans")
+    assert result.verdict == "phishing"
+    assert {"asks_for_credentials", "url_shortener"} <= {r.code.value for r in result.reasons}
+    # a longer Latin word containing the name is still not the brand
+    assert check_message(brand_deps(), text="我们在Amazonas河边喝茶。",
+                         locale="zh-Hans").verdict == "unrelated"

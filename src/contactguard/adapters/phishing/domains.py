@@ -30,7 +30,11 @@ from contactguard.domain.ledger import clean_text
 from contactguard.domain.phishing import DomainClass, DomainKind
 
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+_CJK_CHARS = r"\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
+_CJK = re.compile(rf"[{_CJK_CHARS}]")
+#: One letter or digit of a script that separates words with spaces (a word character that is
+#: not CJK): what may not touch a brand name on either side.
+_LATIN_LETTER = rf"(?![{_CJK_CHARS}])[^\W_]"
 _LEET = str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
                        "@": "a", "$": "s", "|": "l", "!": "i"})
 _PAIRS = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("nn", "m"), ("ii", "u"))
@@ -321,5 +325,8 @@ def _mention_pattern(phrases: list[str]) -> re.Pattern[str] | None:
         if _CJK.search(phrase):
             parts.append(body)
         else:
-            parts.append(rf"(?<![^\W_]){body}(?![^\W_])")
+            # a name ends where a letter of another word would go on; CJK characters are
+            # word characters to ``re`` but Chinese and Japanese put no space before a Latin
+            # name ("您的Amazon店铺"), so they are boundaries too
+            parts.append(rf"(?<!{_LATIN_LETTER}){body}(?!{_LATIN_LETTER})")
     return re.compile("|".join(parts)) if parts else None

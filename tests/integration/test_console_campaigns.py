@@ -28,7 +28,8 @@ from contactguard.services.accounts import AccountInput, upsert_account
 from contactguard.services.verification import check_code, start_verification
 from contactguard.testing import FrozenClock, RecordingSender
 from tests.conftest import deliver, latest_code
-from tests.integration.test_console_pages import PASSWORD, _csrf, _sign_in
+from tests.integration.conftest import csrf_token_in
+from tests.integration.test_console_pages import PASSWORD, _sign_in
 
 ANNOUNCE = datetime(2027, 2, 6, 1, 0, tzinfo=UTC)  # Spring Festival in China; 01:00 in London
 ADMIN = "lead@acme.example.com"
@@ -81,7 +82,7 @@ def admin(clients: Callable[[], TestClient], container: Container, clock: Frozen
 
 def sign_in_again(web: TestClient, clock: FrozenClock) -> None:
     """The admin signs in again (its session ended while the clock moved on by days)."""
-    csrf = _csrf(web.get("/console/login").text)
+    csrf = csrf_token_in(web.get("/console/login").text)
     answer = web.post("/console/login", data={"csrf_token": csrf, "email": ADMIN,
                                                "password": PASSWORD})
     assert answer.headers["location"] == "/console/login/code"
@@ -121,7 +122,7 @@ def test_the_form_names_each_bad_field_next_to_its_input(
     assert page.status_code == 200
     assert 'name="channels" value="in_app"' in page.text  # always on, explained
     assert "how sellers tell a genuine notice from phishing" in page.text
-    csrf = _csrf(page.text)
+    csrf = csrf_token_in(page.text)
     bad = admin.post("/console/campaigns/new", data=form(
         csrf, name="", contacts=[], countries="CN G8", effective_at="", reminders="14, x, 14",
         throttle="fast", quiet_start="25:00", accounts="gb-1\nnobody"))
@@ -168,7 +169,7 @@ def test_the_form_names_each_bad_field_next_to_its_input(
 
 def test_the_live_preview_shows_who_when_and_what(admin: TestClient,
                                                   container: Container) -> None:
-    csrf = _csrf(admin.get("/console/campaigns/new").text)
+    csrf = csrf_token_in(admin.get("/console/campaigns/new").text)
     answer = admin.post("/console/campaigns/new/preview", data=form(csrf),
                         headers={"HX-Request": "true"})
     assert answer.status_code == 200 and "<html" not in answer.text  # a fragment
@@ -207,7 +208,7 @@ def test_the_live_preview_shows_who_when_and_what(admin: TestClient,
 
 
 def _create(admin: TestClient, **overrides: object) -> int:
-    csrf = _csrf(admin.get("/console/campaigns/new").text)
+    csrf = csrf_token_in(admin.get("/console/campaigns/new").text)
     created = admin.post("/console/campaigns/new", data=form(csrf, **overrides))
     assert created.status_code == 303, created.text[:2000]
     found = re.fullmatch(r"/console/campaigns/(\d+)\?done=created", created.headers["location"])
@@ -231,7 +232,7 @@ def test_launch_pause_resume_cancel_are_audited_as_the_operator(
     draft = admin.get(f"/console/campaigns/{campaign_id}")
     assert draft.status_code == 200
     assert "Launch: tell 1 account" in draft.text and 'id="rules-met"' in draft.text
-    csrf = _csrf(draft.text)
+    csrf = csrf_token_in(draft.text)
 
     launched = admin.post(f"/console/campaigns/{campaign_id}/launch", data={"csrf_token": csrf})
     assert launched.headers["location"] == f"/console/campaigns/{campaign_id}?done=launch"
@@ -286,7 +287,7 @@ def test_a_launch_refused_by_now_too_short_a_notice_says_why(
     assert "Launching now would be refused" in page.text
     assert "GB: only 13 working days of notice from Feb 9, 2027" in page.text
     refused = admin.post(f"/console/campaigns/{campaign_id}/launch",
-                         data={"csrf_token": _csrf(page.text)})
+                         data={"csrf_token": csrf_token_in(page.text)})
     assert refused.status_code == 422 and 'id="launch-refused"' in refused.text
     assert "GB: only 13 working days of notice from Feb 9, 2027" in refused.text
     assert campaigns.get_campaign(container.deps, campaign_id).status.value == "draft"
@@ -305,7 +306,7 @@ def test_support_reads_campaigns_but_every_admin_action_is_refused(
     assert detail.status_code == 200 and 'id="launch"' not in detail.text
     assert "Only admins can launch" in detail.text
     assert agent.get(f"/console/campaigns/{campaign_id}/funnel.csv").status_code == 200
-    csrf = _csrf(detail.text)
+    csrf = csrf_token_in(detail.text)
     for path in ("/console/campaigns/new", f"/console/campaigns/{campaign_id}/cancel"):
         page = agent.get(path)
         assert page.status_code == 403 and "Not allowed for your role" in page.text, path
@@ -332,7 +333,7 @@ def test_the_csv_and_the_page_match_the_funnel_and_the_account_shows_its_deadlin
         sender: RecordingSender) -> None:
     campaign_id = _create(admin, countries="CN GB")
     admin.post(f"/console/campaigns/{campaign_id}/launch",
-               data={"csrf_token": _csrf(admin.get("/console/campaigns").text)})
+               data={"csrf_token": csrf_token_in(admin.get("/console/campaigns").text)})
     moment = ANNOUNCE
     while moment < datetime(2027, 2, 12, tzinfo=UTC):  # GB on the 6th, CN after the holidays
         clock.set(moment)
